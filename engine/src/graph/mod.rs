@@ -1,0 +1,488 @@
+//! Cairn's HNSW graph (Malkov & Yashunin, "Efficient and robust approximate
+//! nearest neighbor search using Hierarchical Navigable Small World graphs",
+//! 2016/2018).
+//!
+//! Layout, chosen for cache behaviour and cheap concurrency:
+//! - layer 0 is one flat array with a fixed slot of `1 + 2*m` words per node
+//!   (neighbour count, then neighbour ids);
+//! - upper layers, which only ~1/m of the nodes reach, are a small boxed
+//!   array per node with `1 + m` words per layer;
+//! - words are `AtomicU32` read with plain (relaxed/acquire) loads, so search
+//!   takes no lock, while the parallel build serialises writers of one
+//!   node's list with that node's 1-byte lock. A reader may see a list mid
+//!   update; every id in it is still an allocated node, which is all that
+//!   search needs.
+//!
+//! The graph holds no vectors: callers pass a [`VectorSource`]. Node ids are
+//! the collection's internal offsets. Tombstoned nodes stay in the graph as
+//! waypoints; searches skip them through the `accept` predicate, which is
+//! also how filters are applied during traversal (hnswlib's approach: keep
+//! walking through rejected nodes, collect only accepted ones).
+
+mod visited;
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use visited::with_visited;
+
+/// Where the graph reads vectors and distances from.
+pub trait VectorSource: Sync {
+    fn vector(&self, node: u32) -> &[f32];
+    /// Internal distance: smaller is closer.
+    fn distance(&self, a: &[f32], b: &[f32]) -> f32;
+}
+
+/// A node and its distance to the query; ordered by distance, then id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Neighbor {
+    pub dist: f32,
+    pub id: u32,
+}
+
+impl Eq for Neighbor {}
+impl PartialOrd for Neighbor {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Neighbor {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
+    }
+}
+
+const NO_ENTRY: u64 = u64::MAX;
+const MAX_LEVEL: usize = 16;
+const FORMAT_VERSION: u32 = 1;
+
+pub struct Graph {
+    m: usize,
+    m0: usize,
+    seed: u64,
+    levels: Vec<u8>,
+    links0: Vec<AtomicU32>,
+    upper: Vec<Box<[AtomicU32]>>,
+    locks: Vec<Mutex<()>>,
+    /// `(level << 32) | node`, or `NO_ENTRY`.
+    entry: AtomicU64,
+    entry_lock: Mutex<()>,
+}
+
+impl Graph {
+    pub fn new(m: usize, seed: u64) -> Self {
+        Graph {
+            m,
+            m0: 2 * m,
+            seed,
+            levels: Vec::new(),
+            links0: Vec::new(),
+            upper: Vec::new(),
+            locks: Vec::new(),
+            entry: AtomicU64::new(NO_ENTRY),
+            entry_lock: Mutex::new(()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Allocates `count` unlinked nodes; returns their ids. Each node's level
+    /// is drawn from a hash of its id, so rebuilding gives the same levels.
+    pub fn add_nodes(&mut self, count: usize) -> Range<u32> {
+        let start = self.len() as u32;
+        let mult = 1.0 / (self.m as f64).ln();
+        for node in start..start + count as u32 {
+            let u = (splitmix64(self.seed ^ (node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 11)
+                as f64
+                / (1u64 << 53) as f64;
+            let level = ((-(1.0 - u).ln() * mult) as usize).min(MAX_LEVEL);
+            self.levels.push(level as u8);
+            self.links0.extend((0..=self.m0).map(|_| AtomicU32::new(0)));
+            self.upper.push((0..level * (self.m + 1)).map(|_| AtomicU32::new(0)).collect());
+            self.locks.push(Mutex::new(()));
+        }
+        start..start + count as u32
+    }
+
+    /// Links every node in `nodes` into the graph, in parallel.
+    pub fn insert_all<S: VectorSource>(&self, nodes: Range<u32>, ef_construct: usize, src: &S) {
+        if nodes.len() < 64 {
+            nodes.for_each(|n| self.insert(n, ef_construct, src));
+        } else {
+            nodes.into_par_iter().for_each(|n| self.insert(n, ef_construct, src));
+        }
+    }
+
+    fn entry(&self) -> Option<(u32, usize)> {
+        match self.entry.load(Acquire) {
+            NO_ENTRY => None,
+            e => Some((e as u32, (e >> 32) as usize)),
+        }
+    }
+
+    #[inline(always)]
+    fn list(&self, node: u32, layer: usize) -> &[AtomicU32] {
+        if layer == 0 {
+            let s = node as usize * (self.m0 + 1);
+            &self.links0[s..s + self.m0 + 1]
+        } else {
+            let s = (layer - 1) * (self.m + 1);
+            &self.upper[node as usize][s..s + self.m + 1]
+        }
+    }
+
+    fn capacity(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.m0
+        } else {
+            self.m
+        }
+    }
+
+    /// A copy of `node`'s neighbours on `layer`.
+    pub fn neighbors(&self, node: u32, layer: usize) -> Vec<u32> {
+        let list = self.list(node, layer);
+        let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
+        list[1..=count].iter().map(|a| a.load(Relaxed)).collect()
+    }
+
+    fn set_neighbors(&self, node: u32, layer: usize, ids: impl ExactSizeIterator<Item = u32>) {
+        let list = self.list(node, layer);
+        let n = ids.len();
+        for (slot, id) in list[1..].iter().zip(ids) {
+            slot.store(id, Relaxed);
+        }
+        list[0].store(n as u32, Release);
+    }
+
+    fn insert<S: VectorSource>(&self, node: u32, ef_construct: usize, src: &S) {
+        let level = self.levels[node as usize] as usize;
+        let (mut cur, max_level) = loop {
+            if let Some(e) = self.entry() {
+                break e;
+            }
+            let _guard = self.entry_lock.lock();
+            if self.entry().is_none() {
+                self.entry.store(((level as u64) << 32) | node as u64, Release);
+                return;
+            }
+        };
+        let q = src.vector(node);
+        let mut cur_dist = src.distance(q, src.vector(cur));
+        for layer in (level + 1..=max_level).rev() {
+            (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
+        }
+        for layer in (0..=level.min(max_level)).rev() {
+            let entry = [Neighbor { dist: cur_dist, id: cur }];
+            let mut found = self.search_layer(q, &entry, ef_construct, layer, src, None::<&fn(u32) -> bool>);
+            found.retain(|n| n.id != node);
+            let chosen = self.select(&found, self.m, src);
+            {
+                let _guard = self.locks[node as usize].lock();
+                self.set_neighbors(node, layer, chosen.iter().map(|n| n.id));
+            }
+            for n in &chosen {
+                self.link(n.id, node, n.dist, layer, src);
+            }
+            if let Some(best) = found.first() {
+                (cur, cur_dist) = (best.id, best.dist);
+            }
+        }
+        if level > max_level {
+            let _guard = self.entry_lock.lock();
+            if self.entry().is_some_and(|(_, l)| level > l) {
+                self.entry.store(((level as u64) << 32) | node as u64, Release);
+            }
+        }
+    }
+
+    /// Adds `new` to `node`'s list on `layer`, re-selecting by the heuristic
+    /// when the list is full.
+    fn link<S: VectorSource>(&self, node: u32, new: u32, dist: f32, layer: usize, src: &S) {
+        let _guard = self.locks[node as usize].lock();
+        let list = self.list(node, layer);
+        let cap = self.capacity(layer);
+        let count = (list[0].load(Acquire) as usize).min(cap);
+        if list[1..=count].iter().any(|a| a.load(Relaxed) == new) {
+            return;
+        }
+        if count < cap {
+            list[count + 1].store(new, Relaxed);
+            list[0].store(count as u32 + 1, Release);
+            return;
+        }
+        let base = src.vector(node);
+        let mut candidates: Vec<Neighbor> = list[1..=count]
+            .iter()
+            .map(|a| {
+                let id = a.load(Relaxed);
+                Neighbor { dist: src.distance(base, src.vector(id)), id }
+            })
+            .collect();
+        candidates.push(Neighbor { dist, id: new });
+        candidates.sort_unstable();
+        let chosen = self.select(&candidates, cap, src);
+        self.set_neighbors(node, layer, chosen.iter().map(|n| n.id));
+    }
+
+    /// Malkov's neighbour-selection heuristic (algorithm 4): walking the
+    /// candidates nearest first, keep one only if it is closer to the base
+    /// than to every neighbour kept so far. This keeps links pointing in
+    /// diverse directions, which is what lets clustered data stay connected.
+    fn select<S: VectorSource>(&self, sorted: &[Neighbor], m: usize, src: &S) -> Vec<Neighbor> {
+        if sorted.len() <= m {
+            return sorted.to_vec();
+        }
+        let mut kept: Vec<Neighbor> = Vec::with_capacity(m);
+        for c in sorted {
+            if kept.len() >= m {
+                break;
+            }
+            let v = src.vector(c.id);
+            if kept.iter().all(|k| src.distance(v, src.vector(k.id)) > c.dist) {
+                kept.push(*c);
+            }
+        }
+        kept
+    }
+
+    fn greedy<S: VectorSource>(
+        &self,
+        q: &[f32],
+        mut cur: u32,
+        mut cur_dist: f32,
+        layer: usize,
+        src: &S,
+    ) -> (u32, f32) {
+        loop {
+            let mut changed = false;
+            let list = self.list(cur, layer);
+            let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
+            for slot in &list[1..=count] {
+                let n = slot.load(Relaxed);
+                let d = src.distance(q, src.vector(n));
+                if d < cur_dist {
+                    (cur, cur_dist, changed) = (n, d, true);
+                }
+            }
+            if !changed {
+                return (cur, cur_dist);
+            }
+        }
+    }
+
+    /// Best-first search of one layer (algorithm 2), returning up to `ef`
+    /// accepted nodes, nearest first. Rejected nodes are still expanded, and
+    /// while fewer than `ef` nodes are accepted the search keeps going, so a
+    /// filter or tombstones cannot starve the result.
+    fn search_layer<S: VectorSource, F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        entries: &[Neighbor],
+        ef: usize,
+        layer: usize,
+        src: &S,
+        accept: Option<&F>,
+    ) -> Vec<Neighbor> {
+        let cap = self.capacity(layer);
+        with_visited(self.len(), |visited| {
+            let mut candidates: BinaryHeap<Reverse<Neighbor>> = BinaryHeap::with_capacity(ef * 2);
+            let mut results: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(ef + 1);
+            let accepts = |id: u32| accept.is_none_or(|f| f(id));
+            for e in entries {
+                visited.insert(e.id);
+                candidates.push(Reverse(*e));
+                if accepts(e.id) {
+                    results.push(*e);
+                }
+            }
+            let mut bound = results.peek().map_or(f32::INFINITY, |w| w.dist);
+            while let Some(Reverse(c)) = candidates.pop() {
+                if c.dist > bound && (results.len() >= ef || accept.is_none()) {
+                    break;
+                }
+                let list = self.list(c.id, layer);
+                let count = (list[0].load(Acquire) as usize).min(cap);
+                for slot in &list[1..=count] {
+                    let n = slot.load(Relaxed);
+                    if !visited.insert(n) {
+                        continue;
+                    }
+                    let d = src.distance(q, src.vector(n));
+                    if results.len() < ef || d < bound {
+                        let found = Neighbor { dist: d, id: n };
+                        candidates.push(Reverse(found));
+                        if accepts(n) {
+                            results.push(found);
+                            if results.len() > ef {
+                                results.pop();
+                            }
+                        }
+                        if let Some(w) = results.peek() {
+                            bound = w.dist;
+                        }
+                    }
+                }
+            }
+            results.into_sorted_vec()
+        })
+    }
+
+    /// The `k` nearest accepted nodes to `q`, nearest first.
+    pub fn search<S: VectorSource, F: Fn(u32) -> bool>(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        src: &S,
+        accept: Option<&F>,
+    ) -> Vec<Neighbor> {
+        let Some((mut cur, max_level)) = self.entry() else {
+            return Vec::new();
+        };
+        let mut cur_dist = src.distance(q, src.vector(cur));
+        for layer in (1..=max_level).rev() {
+            (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
+        }
+        let entry = [Neighbor { dist: cur_dist, id: cur }];
+        let mut found = self.search_layer(q, &entry, ef.max(k), 0, src, accept);
+        found.truncate(k);
+        found
+    }
+
+    /// Serialises the graph (little-endian words).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(40 + self.len() * (1 + 4 * (self.m0 + 1)));
+        for w in [FORMAT_VERSION as u64, self.m as u64, self.seed, self.len() as u64] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&self.entry.load(Acquire).to_le_bytes());
+        out.extend_from_slice(&self.levels);
+        let words = self.links0.iter().chain(self.upper.iter().flat_map(|u| u.iter()));
+        for w in words {
+            out.extend_from_slice(&w.load(Acquire).to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads a graph written by [`Graph::to_bytes`], checking every id.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Graph, String> {
+        let word = |i: usize| -> Result<u64, String> {
+            bytes
+                .get(i * 8..i * 8 + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .ok_or_else(|| "graph file is truncated".to_string())
+        };
+        if word(0)? != FORMAT_VERSION as u64 {
+            return Err(format!("graph format version {}", word(0)?));
+        }
+        let (m, seed, n, entry) = (word(1)? as usize, word(2)?, word(3)? as usize, word(4)?);
+        if !(2..=256).contains(&m) {
+            return Err(format!("graph has m = {m}"));
+        }
+        let mut g = Graph::new(m, seed);
+        let levels = bytes.get(40..40 + n).ok_or("graph file is truncated")?;
+        let upper_words: usize = levels.iter().map(|&l| l as usize * (m + 1)).sum();
+        let words_at = 40 + n;
+        let total = n * (g.m0 + 1) + upper_words;
+        if bytes.len() != words_at + total * 4 {
+            return Err("graph file has the wrong length".into());
+        }
+        let mut words = bytes[words_at..]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")));
+        g.levels = levels.to_vec();
+        g.links0 = words.by_ref().take(n * (g.m0 + 1)).map(AtomicU32::new).collect();
+        g.upper = levels
+            .iter()
+            .map(|&l| words.by_ref().take(l as usize * (m + 1)).map(AtomicU32::new).collect())
+            .collect();
+        g.locks = (0..n).map(|_| Mutex::new(())).collect();
+        for node in 0..n as u32 {
+            for layer in 0..=g.levels[node as usize] as usize {
+                let list = g.list(node, layer);
+                let count = list[0].load(Relaxed) as usize;
+                if count > g.capacity(layer) || list[1..=count].iter().any(|a| a.load(Relaxed) as usize >= n) {
+                    return Err(format!("node {node} has an invalid neighbour list"));
+                }
+            }
+        }
+        if entry != NO_ENTRY && ((entry as u32) as usize >= n || (entry >> 32) as usize > MAX_LEVEL) {
+            return Err("graph entry point is out of range".into());
+        }
+        g.entry = AtomicU64::new(entry);
+        Ok(g)
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Points(Vec<Vec<f32>>);
+    impl VectorSource for Points {
+        fn vector(&self, node: u32) -> &[f32] {
+            &self.0[node as usize]
+        }
+        fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+            a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+        }
+    }
+
+    fn grid(n: usize) -> Points {
+        Points((0..n).map(|i| vec![(i % 37) as f32, (i / 37) as f32, ((i * 7) % 11) as f32]).collect())
+    }
+
+    #[test]
+    fn finds_exact_neighbours_on_a_small_set_and_round_trips() {
+        let pts = grid(2000);
+        let mut g = Graph::new(8, 42);
+        let nodes = g.add_nodes(pts.0.len());
+        g.insert_all(nodes, 64, &pts);
+        let mut hits = 0;
+        for q in (0..2000).step_by(41) {
+            let found = g.search(&pts.0[q], 1, 32, &pts, None::<&fn(u32) -> bool>);
+            hits += (found[0].dist == 0.0) as usize;
+        }
+        assert!(hits >= 48, "self-recall {hits}/49");
+        let back = Graph::from_bytes(&g.to_bytes()).expect("round trip");
+        assert_eq!(back.to_bytes(), g.to_bytes());
+        let mut bytes = g.to_bytes();
+        bytes.truncate(bytes.len() - 3);
+        assert!(Graph::from_bytes(&bytes).is_err());
+    }
+
+    #[test]
+    fn predicate_results_are_all_accepted() {
+        let pts = grid(3000);
+        let mut g = Graph::new(8, 1);
+        let nodes = g.add_nodes(pts.0.len());
+        g.insert_all(nodes, 64, &pts);
+        let accept = |id: u32| id % 10 == 3;
+        let found = g.search(&pts.0[0], 10, 50, &pts, Some(&accept));
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|n| accept(n.id)));
+    }
+}

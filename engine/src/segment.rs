@@ -1,0 +1,475 @@
+//! A segment: the points of a collection and the structures that search them.
+//!
+//! Storage is split by what is stored — [`VectorStorage`] (mmap'd rows),
+//! [`IdTracker`] (ids ↔ offsets, tombstones), [`PayloadStorage`] — apart from
+//! how it is searched — [`Graph`] (HNSW) and [`PayloadIndex`] (field indexes).
+//! An internal offset is at once a vector row, a graph node and a payload slot.
+//!
+//! Search planning: a collection, or a filter's candidate set, with at most
+//! `full_scan_threshold` points is searched exactly; otherwise the graph is
+//! walked with the filter as an acceptance predicate. Both paths compute the
+//! same distances, so results differ only by the graph's approximation.
+
+use std::collections::{BinaryHeap, HashSet};
+use std::path::Path;
+
+use roaring::RoaringBitmap;
+use serde_json::{Map, Value};
+
+use crate::checkpoint::PointsData;
+use crate::error::{EngineError, Result};
+use crate::filter::{Condition, Filter};
+use crate::graph::{Graph, Neighbor, VectorSource};
+use crate::id_tracker::IdTracker;
+use crate::operation::Operation;
+use crate::payload_index::PayloadIndex;
+use crate::payload_storage::PayloadStorage;
+use crate::spaces::Metric;
+use crate::types::{
+    CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record, ScoredPoint,
+    ScrollRequest, ScrollResult, SearchRequest,
+};
+use crate::vector_storage::VectorStorage;
+
+/// Seed for graph levels; fixed so rebuilds are reproducible.
+const GRAPH_SEED: u64 = 0xCA1B_0000_0000_0001;
+/// How many points the selectivity estimate of an unindexed filter samples.
+const ESTIMATE_SAMPLE: usize = 512;
+
+pub struct Segment {
+    config: CollectionConfig,
+    metric: Metric,
+    pub(crate) vectors: VectorStorage,
+    ids: IdTracker,
+    payloads: PayloadStorage,
+    index: PayloadIndex,
+    pub(crate) graph: Graph,
+}
+
+struct Source<'a> {
+    vectors: &'a VectorStorage,
+    metric: Metric,
+}
+
+impl VectorSource for Source<'_> {
+    #[inline(always)]
+    fn vector(&self, node: u32) -> &[f32] {
+        self.vectors.get(node)
+    }
+    #[inline(always)]
+    fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        self.metric.distance(a, b)
+    }
+}
+
+impl Segment {
+    pub fn create(config: CollectionConfig, vectors_path: &Path) -> Result<Segment> {
+        let vectors = VectorStorage::create(vectors_path, config.dim)?;
+        Ok(Segment {
+            metric: Metric::new(config.distance),
+            graph: Graph::new(config.hnsw.m, GRAPH_SEED),
+            config,
+            vectors,
+            ids: IdTracker::default(),
+            payloads: PayloadStorage::default(),
+            index: PayloadIndex::default(),
+        })
+    }
+
+    pub fn load(
+        config: CollectionConfig,
+        vectors: VectorStorage,
+        graph: Graph,
+        points: PointsData,
+        indexes: &[(String, PayloadSchemaType)],
+    ) -> Result<Segment> {
+        let ids = IdTracker::from_data(points.ids);
+        if graph.len() != vectors.len() || ids.total() != vectors.len() {
+            return Err(EngineError::corrupt(
+                vectors.path(),
+                format!(
+                    "checkpoint disagrees with itself: {} vectors, {} graph nodes, {} ids",
+                    vectors.len(),
+                    graph.len(),
+                    ids.total()
+                ),
+            ));
+        }
+        let mut segment = Segment {
+            metric: Metric::new(config.distance),
+            config,
+            vectors,
+            ids,
+            payloads: PayloadStorage::from_data(points.payloads),
+            index: PayloadIndex::default(),
+            graph,
+        };
+        for (field, kind) in indexes {
+            segment.create_field_index(field, *kind);
+        }
+        Ok(segment)
+    }
+
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.ids.live_count()
+    }
+
+    pub fn tombstones(&self) -> usize {
+        self.ids.tombstones()
+    }
+
+    pub fn total(&self) -> usize {
+        self.ids.total()
+    }
+
+    pub fn payload_schema(&self) -> Vec<(String, PayloadSchemaType)> {
+        self.index.schema()
+    }
+
+    pub fn has_field_index(&self, field: &str) -> bool {
+        self.index.has(field)
+    }
+
+    /// Checks a vector against the collection; `Ok` means it can be stored.
+    pub fn validate_vector(&self, v: &[f32]) -> Result<()> {
+        if v.is_empty() {
+            return Err(EngineError::EmptyVector);
+        }
+        if v.len() != self.config.dim {
+            return Err(EngineError::DimensionMismatch {
+                expected: self.config.dim,
+                got: v.len(),
+            });
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(EngineError::NonFiniteVector(i));
+        }
+        if self.config.distance == Distance::Cosine && v.iter().all(|x| *x == 0.0) {
+            return Err(EngineError::ZeroVector);
+        }
+        Ok(())
+    }
+
+    /// Validates a batch and returns it ready for the log (normalised).
+    pub fn prepare_upsert(&self, points: Vec<PointStruct>) -> Result<Vec<PointStruct>> {
+        points
+            .into_iter()
+            .map(|mut p| {
+                self.validate_vector(&p.vector)?;
+                self.metric.preprocess(&mut p.vector);
+                Ok(p)
+            })
+            .collect()
+    }
+
+    /// Makes room so that applying `op` cannot fail.
+    pub fn reserve_for(&mut self, op: &Operation) -> Result<()> {
+        match op {
+            Operation::Upsert(points) => self.vectors.reserve(points.len()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies a logged operation. Infallible once `reserve_for` succeeded.
+    pub fn apply(&mut self, op: Operation) {
+        match op {
+            Operation::Upsert(points) => self.upsert(points),
+            Operation::Delete(ids) => {
+                for id in ids {
+                    if let Some(off) = self.ids.remove(id) {
+                        self.drop_payload(off);
+                    }
+                }
+            }
+            Operation::SetPayload { ids, payload } => self.update_payloads(&ids, |p| {
+                p.extend(payload.0.iter().map(|(k, v)| (k.clone(), v.clone())))
+            }),
+            Operation::OverwritePayload { ids, payload } => {
+                self.update_payloads(&ids, |p| *p = payload.0.clone())
+            }
+            Operation::DeletePayloadKeys { ids, keys } => self.update_payloads(&ids, |p| {
+                for k in &keys {
+                    remove_path(p, k);
+                }
+            }),
+            Operation::ClearPayload { ids } => self.update_payloads(&ids, |p| p.clear()),
+            Operation::CreateFieldIndex { field, kind } => self.create_field_index(&field, kind),
+            Operation::DeleteFieldIndex { field } => {
+                self.index.drop_field(&field);
+            }
+        }
+    }
+
+    fn upsert(&mut self, points: Vec<PointStruct>) {
+        let n = points.len();
+        for p in points {
+            let off = self.vectors.push(&p.vector);
+            if let Some(old) = self.ids.insert(p.id, off) {
+                self.drop_payload(old);
+            }
+            if let Some(payload) = p.payload {
+                self.index.add(off, &payload.0);
+                self.payloads.set(off, Some(payload.0));
+            }
+        }
+        let nodes = self.graph.add_nodes(n);
+        let src = Source {
+            vectors: &self.vectors,
+            metric: self.metric,
+        };
+        self.graph.insert_all(nodes, self.config.hnsw.ef_construct, &src);
+    }
+
+    fn drop_payload(&mut self, off: u32) {
+        if let Some(old) = self.payloads.take(off) {
+            self.index.remove(off, &old);
+        }
+    }
+
+    fn update_payloads(&mut self, ids: &[PointId], change: impl Fn(&mut Map<String, Value>)) {
+        for id in ids {
+            let Some(off) = self.ids.offset(*id) else {
+                continue;
+            };
+            let mut payload = self.payloads.take(off).unwrap_or_default();
+            self.index.remove(off, &payload);
+            change(&mut payload);
+            self.index.add(off, &payload);
+            self.payloads.set(off, Some(payload));
+        }
+    }
+
+    fn create_field_index(&mut self, field: &str, kind: PayloadSchemaType) {
+        self.index.create(field, kind);
+        let offsets: Vec<u32> = self.ids.live_offsets().collect();
+        for off in offsets {
+            if let Some(p) = self.payloads.get(off) {
+                self.index.add(off, p);
+            }
+        }
+    }
+
+    fn accepts(&self, off: u32, filter: Option<&Filter>) -> bool {
+        !self.ids.is_deleted(off)
+            && filter.is_none_or(|f| f.check(self.ids.id(off), self.payloads.get(off)))
+    }
+
+    /// Offsets that may pass `filter` according to the indexes (a superset),
+    /// or `None` when no index narrows it.
+    fn candidates(&self, filter: &Filter) -> Option<RoaringBitmap> {
+        let mut found = self.index.candidates(filter);
+        for c in &filter.must {
+            if let Condition::HasId(ids) = c {
+                let set: RoaringBitmap = ids.iter().filter_map(|id| self.ids.offset(*id)).collect();
+                found = Some(match found {
+                    Some(f) => f & set,
+                    None => set,
+                });
+            }
+        }
+        found
+    }
+
+    /// Offsets of live points passing `filter`, in offset order.
+    fn matching_offsets(&self, filter: Option<&Filter>) -> Vec<u32> {
+        match filter.and_then(|f| self.candidates(f)) {
+            Some(c) => c.iter().filter(|o| self.accepts(*o, filter)).collect(),
+            None => self.ids.live_offsets().filter(|o| self.accepts(*o, filter)).collect(),
+        }
+    }
+
+    /// Estimated number of live points passing an unindexed filter, from an
+    /// evenly spaced sample of offsets.
+    fn estimate_matches(&self, filter: &Filter) -> usize {
+        let total = self.ids.total();
+        let step = (total / ESTIMATE_SAMPLE).max(1);
+        let (mut seen, mut hits) = (0usize, 0usize);
+        for off in (0..total).step_by(step).map(|o| o as u32) {
+            if !self.ids.is_deleted(off) {
+                seen += 1;
+                hits += self.accepts(off, Some(filter)) as usize;
+            }
+        }
+        if seen == 0 {
+            0
+        } else {
+            hits * self.ids.live_count() / seen
+        }
+    }
+
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
+        self.validate_vector(&req.vector)?;
+        let mut query = req.vector.clone();
+        self.metric.preprocess(&mut query);
+        let want = req.limit.saturating_add(req.offset);
+        if want == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = req.filter.as_ref();
+        let threshold = self.config.hnsw.full_scan_threshold;
+        let scan = |offsets: &mut dyn Iterator<Item = u32>| self.exact(&query, want, offsets, filter);
+        let hits = if req.exact || self.ids.live_count() <= threshold {
+            scan(&mut self.ids.live_offsets())
+        } else {
+            match filter.map(|f| (f, self.candidates(f))) {
+                Some((_, Some(c))) if c.len() as usize <= threshold => scan(&mut c.iter()),
+                Some((f, None)) if self.estimate_matches(f) <= threshold => {
+                    scan(&mut self.ids.live_offsets())
+                }
+                _ => {
+                    let ef = req.ef.unwrap_or(self.config.hnsw.ef).max(want);
+                    let src = Source {
+                        vectors: &self.vectors,
+                        metric: self.metric,
+                    };
+                    let accept = |off: u32| self.accepts(off, filter);
+                    self.graph.search(&query, want, ef, &src, Some(&accept))
+                }
+            }
+        };
+        Ok(hits
+            .into_iter()
+            .skip(req.offset)
+            .map(|n| (n, self.metric.score(n.dist)))
+            .filter(|(_, score)| req.score_threshold.is_none_or(|t| self.metric.passes(*score, t)))
+            .map(|(n, score)| {
+                let r = self.record(n.id, req.with_payload, req.with_vector);
+                ScoredPoint {
+                    id: r.id,
+                    score,
+                    payload: r.payload,
+                    vector: r.vector,
+                }
+            })
+            .collect())
+    }
+
+    fn exact(
+        &self,
+        query: &[f32],
+        k: usize,
+        offsets: &mut dyn Iterator<Item = u32>,
+        filter: Option<&Filter>,
+    ) -> Vec<Neighbor> {
+        let mut heap: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(k + 1);
+        for off in offsets {
+            if !self.accepts(off, filter) {
+                continue;
+            }
+            let dist = self.metric.distance(query, self.vectors.get(off));
+            if heap.len() < k || heap.peek().is_some_and(|w| dist < w.dist) {
+                heap.push(Neighbor { dist, id: off });
+                if heap.len() > k {
+                    heap.pop();
+                }
+            }
+        }
+        heap.into_sorted_vec()
+    }
+
+    fn record(&self, off: u32, with_payload: bool, with_vector: bool) -> Record {
+        Record {
+            id: self.ids.id(off),
+            payload: with_payload
+                .then(|| crate::types::Payload(self.payloads.get(off).cloned().unwrap_or_default())),
+            vector: with_vector.then(|| self.vectors.get(off).to_vec()),
+        }
+    }
+
+    pub fn get(&self, ids: &[PointId], with_payload: bool, with_vector: bool) -> Vec<Record> {
+        let mut seen = HashSet::new();
+        ids.iter()
+            .filter(|id| seen.insert(**id))
+            .filter_map(|id| self.ids.offset(*id))
+            .map(|off| self.record(off, with_payload, with_vector))
+            .collect()
+    }
+
+    pub fn scroll(&self, req: &ScrollRequest) -> ScrollResult {
+        let filter = req.filter.as_ref();
+        let mut page = self
+            .ids
+            .iter_from(req.offset)
+            .filter(|(_, off)| self.accepts(*off, filter))
+            .take(req.limit.saturating_add(1));
+        let points = page
+            .by_ref()
+            .take(req.limit)
+            .map(|(_, off)| self.record(off, req.with_payload, req.with_vector))
+            .collect();
+        ScrollResult {
+            points,
+            next_page_offset: page.next().map(|(id, _)| id),
+        }
+    }
+
+    pub fn count(&self, filter: Option<&Filter>) -> usize {
+        match filter {
+            None => self.ids.live_count(),
+            Some(_) => self.matching_offsets(filter).len(),
+        }
+    }
+
+    /// Ids of live points passing `filter` (writes resolve filters with this).
+    pub fn matching_ids(&self, filter: &Filter) -> Vec<PointId> {
+        self.matching_offsets(Some(filter))
+            .into_iter()
+            .map(|o| self.ids.id(o))
+            .collect()
+    }
+
+    /// The persisted form of ids and payloads.
+    pub fn points_data(&self) -> PointsData {
+        PointsData {
+            ids: self.ids.to_data(),
+            payloads: self.payloads.to_data(),
+        }
+    }
+
+    /// A new segment holding only the live points, with a freshly built
+    /// graph and its vectors in `vectors_path`: how tombstones are reclaimed.
+    pub fn compacted(&self, vectors_path: &Path) -> Result<Segment> {
+        let mut fresh = Segment::create(self.config.clone(), vectors_path)?;
+        for (field, kind) in self.index.schema() {
+            fresh.index.create(&field, kind);
+        }
+        fresh.vectors.reserve(self.ids.live_count())?;
+        for (id, off) in self.ids.iter_from(None) {
+            let new = fresh.vectors.push(self.vectors.get(off));
+            fresh.ids.insert(id, new);
+            if let Some(p) = self.payloads.get(off) {
+                fresh.index.add(new, p);
+                fresh.payloads.set(new, Some(p.clone()));
+            }
+        }
+        let nodes = fresh.graph.add_nodes(fresh.vectors.len());
+        let src = Source {
+            vectors: &fresh.vectors,
+            metric: fresh.metric,
+        };
+        fresh.graph.insert_all(nodes, fresh.config.hnsw.ef_construct, &src);
+        Ok(fresh)
+    }
+}
+
+/// Removes a dotted path from a payload (`a.b` removes `b` inside `a`).
+fn remove_path(payload: &mut Map<String, Value>, path: &str) {
+    match path.split_once('.') {
+        None => {
+            payload.remove(path);
+        }
+        Some((head, rest)) => match payload.get_mut(head) {
+            Some(Value::Object(inner)) => remove_path(inner, rest),
+            Some(Value::Array(items)) => {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    remove_path(item, rest);
+                }
+            }
+            _ => {}
+        },
+    }
+}

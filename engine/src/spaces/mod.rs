@@ -1,0 +1,113 @@
+//! Distance spaces.
+//!
+//! Internally every metric is a *distance*: smaller is closer, so the graph
+//! and the exact scan share one ordering. [`Metric`] converts to and from the
+//! user-facing *score* (Qdrant's convention: cosine similarity and dot product
+//! are higher-is-better, Euclid is the plain L2 distance, lower-is-better).
+//!
+//! The arithmetic lives behind the small [`Kernel`] trait so a kernel can be
+//! swapped: [`SimdKernel`] calls `simsimd` (runtime-dispatched AVX2/AVX-512/
+//! NEON), [`ScalarKernel`] is a plain loop kept as a reference and fallback.
+//!
+//! - Cosine: vectors are L2-normalised once on insert (and queries on
+//!   arrival), so cosine distance is `1 - dot`.
+//! - Dot: distance `-dot`.
+//! - Euclid: distance is the *squared* L2 (monotone in L2, no square root in
+//!   the hot loop); the score is its square root.
+
+mod scalar;
+mod simd;
+
+pub use scalar::ScalarKernel;
+pub use simd::SimdKernel;
+
+use crate::types::Distance;
+
+/// The two primitive reductions every metric is built from.
+pub trait Kernel: Send + Sync + Copy + 'static {
+    fn dot(a: &[f32], b: &[f32]) -> f32;
+    fn l2sq(a: &[f32], b: &[f32]) -> f32;
+}
+
+/// A collection's metric, bound to a kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric<K: Kernel = SimdKernel> {
+    pub distance: Distance,
+    kernel: std::marker::PhantomData<K>,
+}
+
+impl<K: Kernel> Metric<K> {
+    pub fn new(distance: Distance) -> Self {
+        Metric {
+            distance,
+            kernel: std::marker::PhantomData,
+        }
+    }
+
+    /// Internal distance (smaller is closer).
+    #[inline(always)]
+    pub fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        match self.distance {
+            Distance::Cosine => 1.0 - K::dot(a, b),
+            Distance::Dot => -K::dot(a, b),
+            Distance::Euclid => K::l2sq(a, b),
+        }
+    }
+
+    /// Internal distance → user-facing score.
+    pub fn score(&self, distance: f32) -> f32 {
+        match self.distance {
+            Distance::Cosine => 1.0 - distance,
+            Distance::Dot => -distance,
+            Distance::Euclid => distance.max(0.0).sqrt(),
+        }
+    }
+
+    /// Whether a score passes a `score_threshold`.
+    pub fn passes(&self, score: f32, threshold: f32) -> bool {
+        match self.distance {
+            Distance::Cosine | Distance::Dot => score >= threshold,
+            Distance::Euclid => score <= threshold,
+        }
+    }
+
+    /// Prepares a vector for storage or querying (cosine: unit length).
+    /// The caller has already refused zero vectors for cosine.
+    pub fn preprocess(&self, v: &mut [f32]) {
+        if self.distance == Distance::Cosine {
+            let norm = K::dot(v, v).sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|x| *x /= norm);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simd_and_scalar_kernels_agree() {
+        for dim in [1, 3, 16, 50, 128, 384, 768, 4096] {
+            let a: Vec<f32> = (0..dim).map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5).collect();
+            let b: Vec<f32> = (0..dim).map(|i| ((i * 104729) % 89) as f32 / 89.0 - 0.5).collect();
+            let tol = 1e-4 * dim as f32;
+            assert!((SimdKernel::dot(&a, &b) - ScalarKernel::dot(&a, &b)).abs() < tol);
+            assert!((SimdKernel::l2sq(&a, &b) - ScalarKernel::l2sq(&a, &b)).abs() < tol);
+        }
+    }
+
+    #[test]
+    fn scores_follow_qdrant_conventions() {
+        let m = Metric::<ScalarKernel>::new(Distance::Euclid);
+        let d = m.distance(&[0.0, 0.0], &[3.0, 4.0]);
+        assert_eq!(m.score(d), 5.0);
+        let m = Metric::<ScalarKernel>::new(Distance::Cosine);
+        let mut a = vec![2.0, 0.0];
+        m.preprocess(&mut a);
+        assert_eq!(m.score(m.distance(&a, &a)), 1.0);
+        let m = Metric::<ScalarKernel>::new(Distance::Dot);
+        assert_eq!(m.score(m.distance(&[1.0, 2.0], &[3.0, 4.0])), 11.0);
+    }
+}

@@ -1,0 +1,422 @@
+//! The engine's public data types: point ids, payloads, collection configs,
+//! and the request/response shapes of reads.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::filter::Filter;
+
+/// A point's external id: an unsigned 64-bit integer or a UUID, as in Qdrant.
+///
+/// Ordering (used by scroll) puts every numeric id before every UUID.
+/// In JSON it is a bare number or a UUID string; in the engine's binary files
+/// it is a tagged enum, because bincode cannot read untagged values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PointId {
+    Num(u64),
+    Uuid(Uuid),
+}
+
+impl fmt::Display for PointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PointId::Num(n) => write!(f, "{n}"),
+            PointId::Uuid(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+impl From<u64> for PointId {
+    fn from(n: u64) -> Self {
+        PointId::Num(n)
+    }
+}
+
+impl From<Uuid> for PointId {
+    fn from(u: Uuid) -> Self {
+        PointId::Uuid(u)
+    }
+}
+
+impl FromStr for PointId {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(PointId::Num(n));
+        }
+        Uuid::parse_str(s).map(PointId::Uuid).map_err(|_| {
+            EngineError::InvalidRequest(format!(
+                "`{s}` is not a point id: use an unsigned integer or a UUID"
+            ))
+        })
+    }
+}
+
+impl PointId {
+    /// Reads an id from JSON: a non-negative integer or a UUID string.
+    pub fn from_json(value: &Value) -> Result<Self> {
+        match value {
+            Value::Number(n) => n.as_u64().map(PointId::Num).ok_or_else(|| {
+                EngineError::InvalidRequest(format!(
+                    "point id {n} is not an unsigned 64-bit integer"
+                ))
+            }),
+            Value::String(s) => Uuid::parse_str(s).map(PointId::Uuid).map_err(|_| {
+                EngineError::InvalidRequest(format!("point id `{s}` is not a valid UUID"))
+            }),
+            other => Err(EngineError::InvalidRequest(format!(
+                "point id must be an unsigned integer or a UUID string, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+enum PointIdRepr {
+    Num(u64),
+    Uuid([u8; 16]),
+}
+
+impl Serialize for PointId {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match (self, s.is_human_readable()) {
+            (PointId::Num(n), true) => s.serialize_u64(*n),
+            (PointId::Uuid(u), true) => s.serialize_str(&u.hyphenated().to_string()),
+            (PointId::Num(n), false) => PointIdRepr::Num(*n).serialize(s),
+            (PointId::Uuid(u), false) => PointIdRepr::Uuid(*u.as_bytes()).serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PointId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let value = Value::deserialize(d)?;
+            PointId::from_json(&value).map_err(serde::de::Error::custom)
+        } else {
+            Ok(match PointIdRepr::deserialize(d)? {
+                PointIdRepr::Num(n) => PointId::Num(n),
+                PointIdRepr::Uuid(b) => PointId::Uuid(Uuid::from_bytes(b)),
+            })
+        }
+    }
+}
+
+/// A point's payload: a JSON object. Stored as JSON text in binary files
+/// (WAL, checkpoints), since bincode cannot encode self-describing values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Payload(pub Map<String, Value>);
+
+impl Payload {
+    /// Accepts only a JSON object; anything else is a typed error.
+    pub fn from_json(value: Value) -> Result<Self> {
+        match value {
+            Value::Object(map) => Ok(Payload(map)),
+            other => Err(EngineError::PayloadNotObject(json_kind(&other))),
+        }
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            self.0.serialize(s)
+        } else {
+            let text = serde_json::to_vec(&self.0).map_err(serde::ser::Error::custom)?;
+            s.serialize_bytes(&text)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        if d.is_human_readable() {
+            Payload::from_json(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+        } else {
+            let bytes: Vec<u8> = serde_bytes_compat::deserialize(d)?;
+            serde_json::from_slice(&bytes)
+                .map(Payload)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// bincode hands byte strings back as a sequence; accept both forms.
+mod serde_bytes_compat {
+    use serde::de::{Deserializer, Error, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct BytesVisitor;
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("bytes")
+        }
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+}
+
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// How vectors are compared. Scores follow Qdrant: Cosine and Dot are
+/// similarities (higher is better), Euclid is a distance (lower is better).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Distance {
+    Cosine,
+    Dot,
+    Euclid,
+}
+
+impl FromStr for Distance {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "cosine" => Ok(Distance::Cosine),
+            "dot" => Ok(Distance::Dot),
+            "euclid" | "euclidean" | "l2" => Ok(Distance::Euclid),
+            _ => Err(EngineError::InvalidConfig(format!(
+                "unknown distance `{s}`: use cosine, dot or euclid"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Distance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Distance::Cosine => "Cosine",
+            Distance::Dot => "Dot",
+            Distance::Euclid => "Euclid",
+        })
+    }
+}
+
+/// HNSW parameters of a collection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HnswConfig {
+    /// Links per node on upper layers; layer 0 keeps `2 * m`.
+    pub m: usize,
+    /// Candidate list size while building.
+    pub ef_construct: usize,
+    /// Default candidate list size while searching.
+    pub ef: usize,
+    /// Collections (or filtered candidate sets) with at most this many points
+    /// are searched exactly instead of through the graph.
+    pub full_scan_threshold: usize,
+}
+
+impl Default for HnswConfig {
+    fn default() -> Self {
+        HnswConfig {
+            m: 16,
+            ef_construct: 100,
+            ef: 128,
+            full_scan_threshold: 1_000,
+        }
+    }
+}
+
+/// Largest dimension a collection may have.
+pub const MAX_DIM: usize = 65_536;
+
+/// Everything that defines a collection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionConfig {
+    pub dim: usize,
+    pub distance: Distance,
+    pub hnsw: HnswConfig,
+}
+
+impl CollectionConfig {
+    pub fn new(dim: usize, distance: Distance) -> Self {
+        CollectionConfig {
+            dim,
+            distance,
+            hnsw: HnswConfig::default(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(EngineError::InvalidConfig(m));
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return bad(format!("dim must be in 1..={MAX_DIM}, got {}", self.dim));
+        }
+        let h = &self.hnsw;
+        if !(2..=256).contains(&h.m) {
+            return bad(format!("m must be in 2..=256, got {}", h.m));
+        }
+        if h.ef_construct == 0 || h.ef_construct > 10_000 {
+            return bad(format!("ef_construct must be in 1..=10000, got {}", h.ef_construct));
+        }
+        if h.ef == 0 || h.ef > 100_000 {
+            return bad(format!("ef must be in 1..=100000, got {}", h.ef));
+        }
+        Ok(())
+    }
+}
+
+/// Kinds of payload index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayloadSchemaType {
+    /// Exact string values: `match value`/`match any`.
+    Keyword,
+    /// Integer values: `match value`/`match any` and `range`.
+    Integer,
+}
+
+impl FromStr for PayloadSchemaType {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "keyword" => Ok(PayloadSchemaType::Keyword),
+            "integer" => Ok(PayloadSchemaType::Integer),
+            _ => Err(EngineError::InvalidRequest(format!(
+                "unknown payload index type `{s}`: use keyword or integer"
+            ))),
+        }
+    }
+}
+
+/// A point to upsert.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointStruct {
+    pub id: PointId,
+    pub vector: Vec<f32>,
+    #[serde(default)]
+    pub payload: Option<Payload>,
+}
+
+impl PointStruct {
+    pub fn new(id: impl Into<PointId>, vector: Vec<f32>, payload: Option<Value>) -> Result<Self> {
+        Ok(PointStruct {
+            id: id.into(),
+            vector,
+            payload: payload.map(Payload::from_json).transpose()?,
+        })
+    }
+}
+
+/// A stored point as read back.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Record {
+    pub id: PointId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// A search hit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScoredPoint {
+    pub id: PointId,
+    pub score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// A top-k search.
+#[derive(Clone, Debug)]
+pub struct SearchRequest {
+    pub vector: Vec<f32>,
+    pub limit: usize,
+    pub offset: usize,
+    pub filter: Option<Filter>,
+    /// Candidate list size; the collection's default `ef` when `None`.
+    pub ef: Option<usize>,
+    /// Cosine/Dot: keep scores >= threshold. Euclid: keep distances <= threshold.
+    pub score_threshold: Option<f32>,
+    pub with_payload: bool,
+    pub with_vector: bool,
+    /// Skip the graph and compare against every candidate.
+    pub exact: bool,
+}
+
+impl SearchRequest {
+    pub fn new(vector: Vec<f32>, limit: usize) -> Self {
+        SearchRequest {
+            vector,
+            limit,
+            offset: 0,
+            filter: None,
+            ef: None,
+            score_threshold: None,
+            with_payload: false,
+            with_vector: false,
+            exact: false,
+        }
+    }
+}
+
+/// A page of points in id order.
+#[derive(Clone, Debug, Default)]
+pub struct ScrollRequest {
+    /// First id to return (inclusive).
+    pub offset: Option<PointId>,
+    pub limit: usize,
+    pub filter: Option<Filter>,
+    pub with_payload: bool,
+    pub with_vector: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScrollResult {
+    pub points: Vec<Record>,
+    /// Pass as `offset` to get the next page; `None` at the end.
+    pub next_page_offset: Option<PointId>,
+}
+
+/// A collection's state as reported by `info`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CollectionInfo {
+    pub name: String,
+    pub config: CollectionConfig,
+    /// Live points.
+    pub points_count: usize,
+    /// Graph nodes whose point was deleted or replaced, not yet compacted away.
+    pub tombstones: usize,
+    pub payload_indexes: Vec<(String, PayloadSchemaType)>,
+    /// Bytes in the write-ahead log since the last checkpoint.
+    pub wal_bytes: u64,
+    /// Stamp of the last applied write.
+    pub last_seq: u64,
+}
+
+/// Returned by every write: the operation stamp it was logged under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct UpdateResult {
+    pub operation_id: u64,
+}

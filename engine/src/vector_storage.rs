@@ -1,0 +1,164 @@
+//! Dense vector storage: one memory-mapped file per collection, holding
+//! fixed-size f32 rows addressed by internal offset.
+//!
+//! The file is append-only between compactions: a row below the last
+//! checkpoint's length is never rewritten, so those rows are covered by the
+//! CRC that the checkpoint records. Rows past it were written since and are
+//! re-written by WAL replay after a crash, so they need no fsync of their own.
+//!
+//! Layout: a 64-byte header (magic `CAIRNVEC`, version, dim), then rows.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use crate::error::{EngineError, Result};
+
+const MAGIC: &[u8; 8] = b"CAIRNVEC";
+const VERSION: u32 = 1;
+const HEADER: usize = 64;
+const MIN_CAPACITY: usize = 64;
+
+pub struct VectorStorage {
+    path: PathBuf,
+    file: File,
+    mmap: MmapMut,
+    dim: usize,
+    len: usize,
+    capacity: usize,
+}
+
+impl VectorStorage {
+    pub fn create(path: &Path, dim: usize) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(EngineError::io(path))?;
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        header[12..16].copy_from_slice(&(dim as u32).to_le_bytes());
+        let crc = crc32fast::hash(&header[..16]);
+        header[16..20].copy_from_slice(&crc.to_le_bytes());
+        let capacity = MIN_CAPACITY;
+        file.set_len((HEADER + capacity * dim * 4) as u64)
+            .map_err(EngineError::io(path))?;
+        // SAFETY: the file is private to this collection directory, which the
+        // engine's directory lock keeps to one process.
+        let mut mmap = unsafe { MmapMut::map_mut(&file) }.map_err(EngineError::io(path))?;
+        mmap[..HEADER].copy_from_slice(&header);
+        mmap.flush().map_err(EngineError::io(path))?;
+        file.sync_all().map_err(EngineError::io(path))?;
+        Ok(VectorStorage {
+            path: path.to_path_buf(),
+            file,
+            mmap,
+            dim,
+            len: 0,
+            capacity,
+        })
+    }
+
+    /// Opens a storage whose first `len` rows are valid and whose CRC over
+    /// those rows must equal `crc`.
+    pub fn open(path: &Path, dim: usize, len: usize, crc: u32) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(EngineError::io(path))?;
+        let size = file.metadata().map_err(EngineError::io(path))?.len() as usize;
+        if size < HEADER + len * dim * 4 {
+            return Err(EngineError::corrupt(
+                path,
+                format!("file holds fewer than the {len} vectors the checkpoint lists"),
+            ));
+        }
+        // SAFETY: see `create`.
+        let mmap = unsafe { MmapMut::map_mut(&file) }.map_err(EngineError::io(path))?;
+        let header = &mmap[..HEADER];
+        if &header[..8] != MAGIC
+            || crc32fast::hash(&header[..16]) != u32::from_le_bytes(header[16..20].try_into().expect("4"))
+        {
+            return Err(EngineError::corrupt(path, "bad vector file header"));
+        }
+        let version = u32::from_le_bytes(header[8..12].try_into().expect("4"));
+        if version != VERSION {
+            return Err(EngineError::corrupt(path, format!("vector format version {version}")));
+        }
+        let stored_dim = u32::from_le_bytes(header[12..16].try_into().expect("4")) as usize;
+        if stored_dim != dim {
+            return Err(EngineError::corrupt(path, format!("file dim {stored_dim}, config dim {dim}")));
+        }
+        let storage = VectorStorage {
+            path: path.to_path_buf(),
+            file,
+            mmap,
+            dim,
+            len,
+            capacity: (size - HEADER) / (dim * 4),
+        };
+        if storage.crc_of_rows(0, len, 0) != crc {
+            return Err(EngineError::corrupt(path, "vector checksum mismatch"));
+        }
+        Ok(storage)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Ensures `additional` more rows fit, growing the file by doubling.
+    /// Done before a write is logged so that applying it cannot fail.
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        let needed = self.len + additional;
+        if needed <= self.capacity {
+            return Ok(());
+        }
+        let capacity = needed.max(self.capacity * 2).max(MIN_CAPACITY);
+        self.file
+            .set_len((HEADER + capacity * self.dim * 4) as u64)
+            .map_err(EngineError::io(&self.path))?;
+        // SAFETY: see `create`; the old map is dropped on assignment and no
+        // reference into it outlives `&mut self`.
+        self.mmap = unsafe { MmapMut::map_mut(&self.file) }.map_err(EngineError::io(&self.path))?;
+        self.capacity = capacity;
+        Ok(())
+    }
+
+    /// Appends a row (capacity must have been reserved) and returns its offset.
+    pub fn push(&mut self, vector: &[f32]) -> u32 {
+        debug_assert_eq!(vector.len(), self.dim);
+        assert!(self.len < self.capacity, "reserve() before push()");
+        let start = HEADER + self.len * self.dim * 4;
+        self.mmap[start..start + self.dim * 4].copy_from_slice(bytemuck::cast_slice(vector));
+        self.len += 1;
+        (self.len - 1) as u32
+    }
+
+    #[inline(always)]
+    pub fn get(&self, offset: u32) -> &[f32] {
+        let start = HEADER + offset as usize * self.dim * 4;
+        bytemuck::cast_slice(&self.mmap[start..start + self.dim * 4])
+    }
+
+    /// CRC-32 of rows `[from, to)`, continuing from `crc` of rows `[0, from)`.
+    pub fn crc_of_rows(&self, from: usize, to: usize, crc: u32) -> u32 {
+        let row = self.dim * 4;
+        let mut h = crc32fast::Hasher::new_with_initial(crc);
+        h.update(&self.mmap[HEADER + from * row..HEADER + to * row]);
+        h.finalize()
+    }
+
+    /// Flushes written rows to disk (msync).
+    pub fn flush(&self) -> Result<()> {
+        self.mmap.flush().map_err(EngineError::io(&self.path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
