@@ -191,7 +191,7 @@ impl Graph {
             let entry = [Neighbor { dist: cur_dist, id: cur }];
             let mut found = self.search_layer(q, &entry, ef_construct, layer, src, None::<&fn(u32) -> bool>);
             found.retain(|n| n.id != node);
-            let chosen = self.select(&found, self.m, src);
+            let chosen = self.select(&found, self.capacity(layer), src);
             {
                 let _guard = self.locks[node as usize].lock();
                 self.set_neighbors(node, layer, chosen.iter().map(|n| n.id));
