@@ -177,7 +177,8 @@ impl Collection {
 
     fn resolve(segment: &Segment, selector: PointSelector) -> Vec<PointId> {
         match selector {
-            PointSelector::Ids(ids) => ids,
+            // Only live ids: a write that touches nothing is not logged.
+            PointSelector::Ids(ids) => segment.live_ids(ids),
             PointSelector::Filter(f) => segment.matching_ids(&f),
         }
     }

@@ -58,6 +58,13 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
 impl Engine {
     pub fn open(root: impl AsRef<Path>) -> Result<Engine> {
         Engine::open_with(root, EngineOptions::default())
@@ -108,7 +115,9 @@ impl Engine {
             return Err(EngineError::CollectionExists(name.to_string()));
         }
         let parent = self.root.join("collections");
-        let staging = parent.join(format!(".creating-{name}"));
+        // Staging names must not embed the collection name: a 255-byte name
+        // plus a prefix would exceed the file system's name limit.
+        let staging = parent.join(format!(".creating-{}", unique_suffix()));
         let _ = fs::remove_dir_all(&staging);
         Collection::create_files(&staging, &config)?;
         let target = parent.join(name);
@@ -138,7 +147,7 @@ impl Engine {
             .ok_or_else(|| EngineError::CollectionNotFound(name.to_string()))?;
         collection.mark_dropped();
         let parent = self.root.join("collections");
-        let doomed = parent.join(format!(".dropping-{name}"));
+        let doomed = parent.join(format!(".dropping-{}", unique_suffix()));
         let _ = fs::remove_dir_all(&doomed);
         fs::rename(parent.join(name), &doomed).map_err(EngineError::io(&doomed))?;
         sync_dir(&parent)?;

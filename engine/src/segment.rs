@@ -422,6 +422,14 @@ impl Segment {
             .collect()
     }
 
+    /// The ids of `ids` that name live points, without duplicates.
+    pub fn live_ids(&self, ids: Vec<PointId>) -> Vec<PointId> {
+        let mut seen = HashSet::new();
+        ids.into_iter()
+            .filter(|id| self.ids.offset(*id).is_some() && seen.insert(*id))
+            .collect()
+    }
+
     /// The persisted form of ids and payloads.
     pub fn points_data(&self) -> PointsData {
         PointsData {
