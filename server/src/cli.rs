@@ -1,0 +1,104 @@
+//! Command-line shape of the `cairn` binary.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version, about = "Cairn: an embedded vector and RAG indexing engine")]
+pub struct Cli {
+    /// Data directory holding the collections.
+    #[arg(long, global = true, env = "CAIRN_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, list, inspect and drop collections.
+    #[command(subcommand)]
+    Collection(CollectionCommand),
+    /// Import points from a JSON-lines file (`{"id", "vector", "payload"}`
+    /// per line) or an `.fvecs` file (ids are row numbers).
+    Import(ImportArgs),
+    /// Search a collection for the nearest points to a vector.
+    Search(SearchArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DistanceArg {
+    Cosine,
+    Dot,
+    Euclid,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CollectionCommand {
+    /// Create a collection.
+    Create {
+        name: String,
+        /// Vector dimension (1..=65536).
+        #[arg(long)]
+        dim: usize,
+        #[arg(long, value_enum)]
+        distance: DistanceArg,
+        /// HNSW links per node (layer 0 keeps twice as many).
+        #[arg(long)]
+        m: Option<usize>,
+        /// HNSW build-time candidate list size.
+        #[arg(long)]
+        ef_construct: Option<usize>,
+        /// Default search-time candidate list size.
+        #[arg(long)]
+        ef: Option<usize>,
+    },
+    /// List collections.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a collection's config and counts.
+    Info {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a collection and all its data.
+    Drop { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[arg(long)]
+    pub collection: String,
+    /// `.jsonl`/`.json` (one point per line) or `.fvecs`.
+    pub file: PathBuf,
+    /// Points per atomic batch.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[arg(long)]
+    pub collection: String,
+    /// The query vector as a JSON array, e.g. '[0.1, 0.2, 0.3]'.
+    #[arg(long)]
+    pub vector: String,
+    /// Number of results.
+    #[arg(short = 'k', long = "limit", default_value_t = 10)]
+    pub k: usize,
+    /// A Qdrant-style filter as JSON, e.g. '{"must":[{"key":"lang","match":{"value":"en"}}]}'.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Search-time candidate list size (defaults to the collection's).
+    #[arg(long)]
+    pub ef: Option<usize>,
+    /// Cosine/Dot: minimum score; Euclid: maximum distance.
+    #[arg(long)]
+    pub score_threshold: Option<f32>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}

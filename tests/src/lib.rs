@@ -1,0 +1,10 @@
+//! End-to-end tests that span processes; see `tests/` and `src/bin/`.
+
+/// The vector the crash writer stores for point `id` of batch `batch`, so the
+/// checker can tell a complete batch from a mixed one.
+pub fn vector_for(batch: u64, id: u64, dim: usize) -> Vec<f32> {
+    (0..dim).map(|j| ((batch * 31 + id * 7 + j as u64) % 101) as f32 + 1.0).collect()
+}
+
+pub const DIM: usize = 16;
+pub const BATCH: u64 = 50;
