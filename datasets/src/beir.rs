@@ -35,7 +35,9 @@ fn jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).or_else(|e| format_err(path, format!("line {}: {e}", i + 1))))
+        .map(|(i, l)| {
+            serde_json::from_str(l).or_else(|e| format_err(path, format!("line {}: {e}", i + 1)))
+        })
         .collect()
 }
 
@@ -58,13 +60,21 @@ pub fn read_qrels(path: impl AsRef<Path>) -> Result<Qrels> {
             continue;
         }
         let [q, d, score] = cols[..] else {
-            return format_err(path, format!("line {}: expected 3 tab-separated columns", i + 1));
+            return format_err(
+                path,
+                format!("line {}: expected 3 tab-separated columns", i + 1),
+            );
         };
-        let score = score
-            .trim()
-            .parse()
-            .or_else(|_| format_err(path, format!("line {}: score `{score}` is not an integer", i + 1)))?;
-        qrels.entry(q.to_string()).or_default().insert(d.to_string(), score);
+        let score = score.trim().parse().or_else(|_| {
+            format_err(
+                path,
+                format!("line {}: score `{score}` is not an integer", i + 1),
+            )
+        })?;
+        qrels
+            .entry(q.to_string())
+            .or_default()
+            .insert(d.to_string(), score);
     }
     Ok(qrels)
 }
@@ -77,10 +87,15 @@ mod tests {
     fn reads_corpus_queries_and_crlf_qrels() {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = dir.path().join("corpus.jsonl");
-        std::fs::write(&c, "{\"_id\":\"d1\",\"title\":\"T\",\"text\":\"x\",\"metadata\":{}}\n").expect("write");
+        std::fs::write(
+            &c,
+            "{\"_id\":\"d1\",\"title\":\"T\",\"text\":\"x\",\"metadata\":{}}\n",
+        )
+        .expect("write");
         assert_eq!(read_corpus(&c).expect("corpus")[0].title, "T");
         let q = dir.path().join("test.tsv");
-        std::fs::write(&q, "query-id\tcorpus-id\tscore\r\n1\td1\t1\r\n1\td2\t2\r\n").expect("write");
+        std::fs::write(&q, "query-id\tcorpus-id\tscore\r\n1\td1\t1\r\n1\td2\t2\r\n")
+            .expect("write");
         let qrels = read_qrels(&q).expect("qrels");
         assert_eq!(qrels["1"]["d2"], 2);
         std::fs::write(&q, "1\td1\n").expect("write");

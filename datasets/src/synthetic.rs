@@ -9,7 +9,9 @@ use crate::Vectors;
 /// `n` vectors with coordinates uniform in [-1, 1).
 pub fn uniform(n: usize, dim: usize, seed: u64) -> Vectors {
     let mut rng = StdRng::seed_from_u64(seed);
-    let data = (0..n * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let data = (0..n * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
     Vectors { dim, data }
 }
 

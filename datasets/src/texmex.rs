@@ -21,7 +21,13 @@ fn records<'a>(path: &Path, bytes: &'a [u8], width: usize) -> Result<(usize, Vec
         }
         let d = d as usize;
         if *dim.get_or_insert(d) != d {
-            return format_err(path, format!("record at byte {at} has dimension {d}, earlier ones {}", dim.unwrap_or(0)));
+            return format_err(
+                path,
+                format!(
+                    "record at byte {at} has dimension {d}, earlier ones {}",
+                    dim.unwrap_or(0)
+                ),
+            );
         }
         let Some(body) = bytes.get(at + 4..at + 4 + d * width) else {
             return format_err(path, format!("truncated record at byte {at}"));
@@ -38,7 +44,10 @@ pub fn read_fvecs(path: impl AsRef<Path>) -> Result<Vectors> {
     let (dim, recs) = records(path, &bytes, 4)?;
     let data = recs
         .iter()
-        .flat_map(|r| r.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))))
+        .flat_map(|r| {
+            r.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+        })
         .collect();
     Ok(Vectors { dim, data })
 }
@@ -68,16 +77,23 @@ pub fn read_bvecs(path: impl AsRef<Path>) -> Result<Vectors> {
     let path = path.as_ref();
     let bytes = read(path)?;
     let (dim, recs) = records(path, &bytes, 1)?;
-    let data = recs.iter().flat_map(|r| r.iter().map(|b| *b as f32)).collect();
+    let data = recs
+        .iter()
+        .flat_map(|r| r.iter().map(|b| *b as f32))
+        .collect();
     Ok(Vectors { dim, data })
 }
 
 pub fn write_fvecs(path: impl AsRef<Path>, vectors: &Vectors) -> Result<()> {
     let path = path.as_ref();
-    let io = |source| DatasetError::Io { path: path.to_path_buf(), source };
+    let io = |source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     for row in vectors.rows() {
-        out.write_all(&(vectors.dim as i32).to_le_bytes()).map_err(io)?;
+        out.write_all(&(vectors.dim as i32).to_le_bytes())
+            .map_err(io)?;
         for x in row {
             out.write_all(&x.to_le_bytes()).map_err(io)?;
         }
@@ -93,21 +109,34 @@ mod tests {
     fn fvecs_round_trip_and_bad_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("a.fvecs");
-        let v = Vectors { dim: 3, data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0] };
+        let v = Vectors {
+            dim: 3,
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        };
         write_fvecs(&p, &v).expect("write");
         assert_eq!(read_fvecs(&p).expect("read"), v);
         let bytes = std::fs::read(&p).expect("raw");
         std::fs::write(&p, &bytes[..bytes.len() - 1]).expect("truncate");
-        assert!(read_fvecs(&p).expect_err("truncated").to_string().contains("truncated"));
+        assert!(read_fvecs(&p)
+            .expect_err("truncated")
+            .to_string()
+            .contains("truncated"));
         // ivecs and bvecs share the framing.
         let mut iv = Vec::new();
         for row in [[1i32, 2], [3, 4]] {
             iv.extend_from_slice(&2i32.to_le_bytes());
-            row.iter().for_each(|x| iv.extend_from_slice(&x.to_le_bytes()));
+            row.iter()
+                .for_each(|x| iv.extend_from_slice(&x.to_le_bytes()));
         }
         std::fs::write(dir.path().join("g.ivecs"), &iv).expect("write");
-        assert_eq!(read_ivecs(dir.path().join("g.ivecs")).expect("ivecs"), vec![vec![1, 2], vec![3, 4]]);
+        assert_eq!(
+            read_ivecs(dir.path().join("g.ivecs")).expect("ivecs"),
+            vec![vec![1, 2], vec![3, 4]]
+        );
         std::fs::write(dir.path().join("b.bvecs"), [2, 0, 0, 0, 7, 9]).expect("write");
-        assert_eq!(read_bvecs(dir.path().join("b.bvecs")).expect("bvecs").data, vec![7.0, 9.0]);
+        assert_eq!(
+            read_bvecs(dir.path().join("b.bvecs")).expect("bvecs").data,
+            vec![7.0, 9.0]
+        );
     }
 }

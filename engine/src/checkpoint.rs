@@ -51,10 +51,21 @@ pub fn points_file(generation: u64) -> String {
 
 /// Writes generation `meta.generation` and makes it current.
 pub fn write(dir: &Path, meta: &CheckpointMeta, graph: &[u8], points: &PointsData) -> Result<()> {
-    let encode = |e: bincode::Error| EngineError::corrupt(dir, format!("cannot encode checkpoint: {e}"));
-    write_framed(&dir.join(graph_file(meta.generation)), GRAPH_MAGIC, VERSION, graph)?;
+    let encode =
+        |e: bincode::Error| EngineError::corrupt(dir, format!("cannot encode checkpoint: {e}"));
+    write_framed(
+        &dir.join(graph_file(meta.generation)),
+        GRAPH_MAGIC,
+        VERSION,
+        graph,
+    )?;
     let points = bincode::serialize(points).map_err(encode)?;
-    write_framed(&dir.join(points_file(meta.generation)), POINTS_MAGIC, VERSION, &points)?;
+    write_framed(
+        &dir.join(points_file(meta.generation)),
+        POINTS_MAGIC,
+        VERSION,
+        &points,
+    )?;
     let meta_bytes = bincode::serialize(meta).map_err(encode)?;
     write_framed(&dir.join(META_FILE), META_MAGIC, VERSION, &meta_bytes)
 }
@@ -68,7 +79,8 @@ pub fn read(dir: &Path) -> Result<(CheckpointMeta, Graph, PointsData)> {
     let graph = Graph::from_bytes(&read_framed(&graph_path, GRAPH_MAGIC, VERSION)?)
         .map_err(|e| EngineError::corrupt(&graph_path, e))?;
     let points_path = dir.join(points_file(meta.generation));
-    let points: PointsData = bincode::deserialize(&read_framed(&points_path, POINTS_MAGIC, VERSION)?)
-        .map_err(|e| EngineError::corrupt(&points_path, e.to_string()))?;
+    let points: PointsData =
+        bincode::deserialize(&read_framed(&points_path, POINTS_MAGIC, VERSION)?)
+            .map_err(|e| EngineError::corrupt(&points_path, e.to_string()))?;
     Ok((meta, graph, points))
 }

@@ -76,7 +76,12 @@ impl Collection {
             vectors_len: 0,
             vectors_crc: 0,
         };
-        checkpoint::write(dir, &meta, &segment.graph.to_bytes(), &segment.points_data())?;
+        checkpoint::write(
+            dir,
+            &meta,
+            &segment.graph.to_bytes(),
+            &segment.points_data(),
+        )?;
         Wal::create(&dir.join(WAL_FILE))?;
         Ok(())
     }
@@ -90,7 +95,13 @@ impl Collection {
             meta.vectors_len as usize,
             meta.vectors_crc,
         )?;
-        let mut segment = Segment::load(meta.config.clone(), vectors, graph, points, &meta.payload_indexes)?;
+        let mut segment = Segment::load(
+            meta.config.clone(),
+            vectors,
+            graph,
+            points,
+            &meta.payload_indexes,
+        )?;
         let (wal, records) = Wal::open(&dir.join(WAL_FILE))?;
         let mut last = meta.applied_seq;
         let mut replayed = 0;
@@ -152,7 +163,10 @@ impl Collection {
 
     /// The write path shared by every mutation: `plan` validates against the
     /// current state and returns the operation to log (or `None`: no-op).
-    fn write(&self, plan: impl FnOnce(&Segment) -> Result<Option<Operation>>) -> Result<UpdateResult> {
+    fn write(
+        &self,
+        plan: impl FnOnce(&Segment) -> Result<Option<Operation>>,
+    ) -> Result<UpdateResult> {
         let mut w = self.writer.lock();
         if self.dropped.load(Ordering::SeqCst) {
             return Err(EngineError::CollectionNotFound(self.name.clone()));
@@ -210,14 +224,22 @@ impl Collection {
     }
 
     /// Replaces each selected point's payload with `payload`.
-    pub fn overwrite_payload(&self, selector: PointSelector, payload: Payload) -> Result<UpdateResult> {
+    pub fn overwrite_payload(
+        &self,
+        selector: PointSelector,
+        payload: Payload,
+    ) -> Result<UpdateResult> {
         self.write(|s| {
             let ids = Self::resolve(s, selector);
             Ok((!ids.is_empty()).then_some(Operation::OverwritePayload { ids, payload }))
         })
     }
 
-    pub fn delete_payload_keys(&self, selector: PointSelector, keys: Vec<String>) -> Result<UpdateResult> {
+    pub fn delete_payload_keys(
+        &self,
+        selector: PointSelector,
+        keys: Vec<String>,
+    ) -> Result<UpdateResult> {
         self.write(|s| {
             let ids = Self::resolve(s, selector);
             Ok((!ids.is_empty()).then_some(Operation::DeletePayloadKeys { ids, keys }))
@@ -231,7 +253,11 @@ impl Collection {
         })
     }
 
-    pub fn create_payload_index(&self, field: &str, kind: PayloadSchemaType) -> Result<UpdateResult> {
+    pub fn create_payload_index(
+        &self,
+        field: &str,
+        kind: PayloadSchemaType,
+    ) -> Result<UpdateResult> {
         if field.is_empty() {
             return Err(EngineError::InvalidRequest("field name is empty".into()));
         }
@@ -246,7 +272,9 @@ impl Collection {
     pub fn delete_payload_index(&self, field: &str) -> Result<UpdateResult> {
         self.write(|s| {
             if !s.has_field_index(field) {
-                return Err(EngineError::InvalidRequest(format!("no payload index on `{field}`")));
+                return Err(EngineError::InvalidRequest(format!(
+                    "no payload index on `{field}`"
+                )));
             }
             Ok(Some(Operation::DeleteFieldIndex {
                 field: field.to_string(),
@@ -321,7 +349,9 @@ impl Collection {
         let segment = self.segment.read();
         segment.vectors.flush()?;
         let rows = segment.vectors.len();
-        let crc = segment.vectors.crc_of_rows(w.checkpointed_rows, rows, w.checkpointed_crc);
+        let crc = segment
+            .vectors
+            .crc_of_rows(w.checkpointed_rows, rows, w.checkpointed_crc);
         let meta = CheckpointMeta {
             generation: w.generation + 1,
             applied_seq: w.next_seq - 1,
@@ -331,7 +361,12 @@ impl Collection {
             vectors_len: rows as u64,
             vectors_crc: crc,
         };
-        checkpoint::write(&self.dir, &meta, &segment.graph.to_bytes(), &segment.points_data())?;
+        checkpoint::write(
+            &self.dir,
+            &meta,
+            &segment.graph.to_bytes(),
+            &segment.points_data(),
+        )?;
         drop(segment);
         w.generation = meta.generation;
         w.checkpointed_rows = rows;

@@ -50,7 +50,9 @@ pub struct Engine {
 /// single, safe path component.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=255).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -78,7 +80,8 @@ impl Engine {
         fs::create_dir_all(&dir).map_err(EngineError::io(&dir))?;
         let lock_path = root.join(".lock");
         let lock = File::create(&lock_path).map_err(EngineError::io(&lock_path))?;
-        lock.try_lock().map_err(|_| EngineError::Locked(root.clone()))?;
+        lock.try_lock()
+            .map_err(|_| EngineError::Locked(root.clone()))?;
         let mut collections = BTreeMap::new();
         for entry in fs::read_dir(&dir).map_err(EngineError::io(&dir))? {
             let entry = entry.map_err(EngineError::io(&dir))?;
@@ -107,7 +110,11 @@ impl Engine {
         &self.root
     }
 
-    pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
+    pub fn create_collection(
+        &self,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<Arc<Collection>> {
         validate_name(name)?;
         config.validate()?;
         let mut collections = self.collections.write();

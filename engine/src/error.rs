@@ -12,7 +12,9 @@ pub enum EngineError {
     CollectionNotFound(String),
     #[error("collection `{0}` already exists")]
     CollectionExists(String),
-    #[error("invalid collection name `{0}`: use 1 to 255 characters from A-Z, a-z, 0-9, `_` and `-`")]
+    #[error(
+        "invalid collection name `{0}`: use 1 to 255 characters from A-Z, a-z, 0-9, `_` and `-`"
+    )]
     InvalidName(String),
     #[error("wrong vector dimension: the collection expects {expected}, got {got}")]
     DimensionMismatch { expected: usize, got: usize },

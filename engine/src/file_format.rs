@@ -29,10 +29,16 @@ pub fn write_framed(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> 
 pub fn read_framed(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>> {
     let mut bytes = fs::read(path).map_err(EngineError::io(path))?;
     if bytes.len() < HEADER_LEN {
-        return Err(EngineError::corrupt(path, "file is shorter than its header"));
+        return Err(EngineError::corrupt(
+            path,
+            "file is shorter than its header",
+        ));
     }
     if &bytes[..8] != magic {
-        return Err(EngineError::corrupt(path, "wrong file kind (magic bytes differ)"));
+        return Err(EngineError::corrupt(
+            path,
+            "wrong file kind (magic bytes differ)",
+        ));
     }
     let found = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if found != version {
@@ -46,7 +52,10 @@ pub fn read_framed(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>
     if bytes.len() - HEADER_LEN != len {
         return Err(EngineError::corrupt(
             path,
-            format!("body is {} bytes, header says {len}", bytes.len() - HEADER_LEN),
+            format!(
+                "body is {} bytes, header says {len}",
+                bytes.len() - HEADER_LEN
+            ),
         ));
     }
     if crc32fast::hash(&bytes[HEADER_LEN..]) != crc {

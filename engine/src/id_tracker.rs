@@ -79,7 +79,9 @@ impl IdTracker {
             Some(id) => Bound::Included(id),
             None => Bound::Unbounded,
         };
-        self.by_id.range((lower, Bound::Unbounded)).map(|(id, off)| (*id, *off))
+        self.by_id
+            .range((lower, Bound::Unbounded))
+            .map(|(id, off)| (*id, *off))
     }
 
     /// Live offsets in offset order.

@@ -15,12 +15,28 @@ pub enum Operation {
     Upsert(Vec<PointStruct>),
     Delete(Vec<PointId>),
     /// Merge keys into each point's payload.
-    SetPayload { ids: Vec<PointId>, payload: Payload },
+    SetPayload {
+        ids: Vec<PointId>,
+        payload: Payload,
+    },
     /// Replace each point's payload.
-    OverwritePayload { ids: Vec<PointId>, payload: Payload },
+    OverwritePayload {
+        ids: Vec<PointId>,
+        payload: Payload,
+    },
     /// Remove keys (dotted paths allowed) from each point's payload.
-    DeletePayloadKeys { ids: Vec<PointId>, keys: Vec<String> },
-    ClearPayload { ids: Vec<PointId> },
-    CreateFieldIndex { field: String, kind: PayloadSchemaType },
-    DeleteFieldIndex { field: String },
+    DeletePayloadKeys {
+        ids: Vec<PointId>,
+        keys: Vec<String>,
+    },
+    ClearPayload {
+        ids: Vec<PointId>,
+    },
+    CreateFieldIndex {
+        field: String,
+        kind: PayloadSchemaType,
+    },
+    DeleteFieldIndex {
+        field: String,
+    },
 }

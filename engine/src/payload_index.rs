@@ -31,7 +31,10 @@ pub struct PayloadIndex {
 
 impl PayloadIndex {
     pub fn schema(&self) -> Vec<(String, PayloadSchemaType)> {
-        self.fields.iter().map(|(k, (t, _))| (k.clone(), *t)).collect()
+        self.fields
+            .iter()
+            .map(|(k, (t, _))| (k.clone(), *t))
+            .collect()
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -144,18 +147,39 @@ impl PayloadIndex {
     }
 
     fn by_range(&self, key: &str, r: &Range) -> Option<RoaringBitmap> {
-        let (_, FieldIndex::Integer { values, other_numbers }) = self.fields.get(key)? else {
+        let (
+            _,
+            FieldIndex::Integer {
+                values,
+                other_numbers,
+            },
+        ) = self.fields.get(key)?
+        else {
             return None;
         };
         // Widen float bounds to the integers they admit; the exact check runs later.
-        let lo = [r.gt, r.gte].into_iter().flatten().fold(f64::NEG_INFINITY, f64::max);
-        let hi = [r.lt, r.lte].into_iter().flatten().fold(f64::INFINITY, f64::min);
+        let lo = [r.gt, r.gte]
+            .into_iter()
+            .flatten()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let hi = [r.lt, r.lte]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
         let mut out = other_numbers.clone();
         if lo > hi {
             return Some(out);
         }
-        let lo = if lo.is_finite() { lo.floor().max(i64::MIN as f64) as i64 } else { i64::MIN };
-        let hi = if hi.is_finite() { hi.ceil().min(i64::MAX as f64) as i64 } else { i64::MAX };
+        let lo = if lo.is_finite() {
+            lo.floor().max(i64::MIN as f64) as i64
+        } else {
+            i64::MIN
+        };
+        let hi = if hi.is_finite() {
+            hi.ceil().min(i64::MAX as f64) as i64
+        } else {
+            i64::MAX
+        };
         for b in values.range(lo..=hi).map(|(_, b)| b) {
             out |= b;
         }

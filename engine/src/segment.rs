@@ -221,7 +221,8 @@ impl Segment {
             vectors: &self.vectors,
             metric: self.metric,
         };
-        self.graph.insert_all(nodes, self.config.hnsw.ef_construct, &src);
+        self.graph
+            .insert_all(nodes, self.config.hnsw.ef_construct, &src);
     }
 
     fn drop_payload(&mut self, off: u32) {
@@ -278,7 +279,11 @@ impl Segment {
     fn matching_offsets(&self, filter: Option<&Filter>) -> Vec<u32> {
         match filter.and_then(|f| self.candidates(f)) {
             Some(c) => c.iter().filter(|o| self.accepts(*o, filter)).collect(),
-            None => self.ids.live_offsets().filter(|o| self.accepts(*o, filter)).collect(),
+            None => self
+                .ids
+                .live_offsets()
+                .filter(|o| self.accepts(*o, filter))
+                .collect(),
         }
     }
 
@@ -294,11 +299,9 @@ impl Segment {
                 hits += self.accepts(off, Some(filter)) as usize;
             }
         }
-        if seen == 0 {
-            0
-        } else {
-            hits * self.ids.live_count() / seen
-        }
+        (hits * self.ids.live_count())
+            .checked_div(seen)
+            .unwrap_or(0)
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
@@ -311,7 +314,8 @@ impl Segment {
         }
         let filter = req.filter.as_ref();
         let threshold = self.config.hnsw.full_scan_threshold;
-        let scan = |offsets: &mut dyn Iterator<Item = u32>| self.exact(&query, want, offsets, filter);
+        let scan =
+            |offsets: &mut dyn Iterator<Item = u32>| self.exact(&query, want, offsets, filter);
         let hits = if req.exact || self.ids.live_count() <= threshold {
             scan(&mut self.ids.live_offsets())
         } else {
@@ -335,7 +339,10 @@ impl Segment {
             .into_iter()
             .skip(req.offset)
             .map(|n| (n, self.metric.score(n.dist)))
-            .filter(|(_, score)| req.score_threshold.is_none_or(|t| self.metric.passes(*score, t)))
+            .filter(|(_, score)| {
+                req.score_threshold
+                    .is_none_or(|t| self.metric.passes(*score, t))
+            })
             .map(|(n, score)| {
                 let r = self.record(n.id, req.with_payload, req.with_vector);
                 ScoredPoint {
@@ -374,8 +381,9 @@ impl Segment {
     fn record(&self, off: u32, with_payload: bool, with_vector: bool) -> Record {
         Record {
             id: self.ids.id(off),
-            payload: with_payload
-                .then(|| crate::types::Payload(self.payloads.get(off).cloned().unwrap_or_default())),
+            payload: with_payload.then(|| {
+                crate::types::Payload(self.payloads.get(off).cloned().unwrap_or_default())
+            }),
             vector: with_vector.then(|| self.vectors.get(off).to_vec()),
         }
     }
@@ -459,7 +467,9 @@ impl Segment {
             vectors: &fresh.vectors,
             metric: fresh.metric,
         };
-        fresh.graph.insert_all(nodes, fresh.config.hnsw.ef_construct, &src);
+        fresh
+            .graph
+            .insert_all(nodes, fresh.config.hnsw.ef_construct, &src);
         Ok(fresh)
     }
 }

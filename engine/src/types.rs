@@ -279,7 +279,10 @@ impl CollectionConfig {
             return bad(format!("m must be in 2..=256, got {}", h.m));
         }
         if h.ef_construct == 0 || h.ef_construct > 10_000 {
-            return bad(format!("ef_construct must be in 1..=10000, got {}", h.ef_construct));
+            return bad(format!(
+                "ef_construct must be in 1..=10000, got {}",
+                h.ef_construct
+            ));
         }
         if h.ef == 0 || h.ef > 100_000 {
             return bad(format!("ef must be in 1..=100000, got {}", h.ef));

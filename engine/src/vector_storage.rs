@@ -81,17 +81,24 @@ impl VectorStorage {
         let mmap = unsafe { MmapMut::map_mut(&file) }.map_err(EngineError::io(path))?;
         let header = &mmap[..HEADER];
         if &header[..8] != MAGIC
-            || crc32fast::hash(&header[..16]) != u32::from_le_bytes(header[16..20].try_into().expect("4"))
+            || crc32fast::hash(&header[..16])
+                != u32::from_le_bytes(header[16..20].try_into().expect("4"))
         {
             return Err(EngineError::corrupt(path, "bad vector file header"));
         }
         let version = u32::from_le_bytes(header[8..12].try_into().expect("4"));
         if version != VERSION {
-            return Err(EngineError::corrupt(path, format!("vector format version {version}")));
+            return Err(EngineError::corrupt(
+                path,
+                format!("vector format version {version}"),
+            ));
         }
         let stored_dim = u32::from_le_bytes(header[12..16].try_into().expect("4")) as usize;
         if stored_dim != dim {
-            return Err(EngineError::corrupt(path, format!("file dim {stored_dim}, config dim {dim}")));
+            return Err(EngineError::corrupt(
+                path,
+                format!("file dim {stored_dim}, config dim {dim}"),
+            ));
         }
         let storage = VectorStorage {
             path: path.to_path_buf(),

@@ -63,7 +63,10 @@ impl Wal {
     pub fn open(path: &Path) -> Result<(Wal, Vec<(u64, Operation)>)> {
         let bytes = std::fs::read(path).map_err(EngineError::io(path))?;
         if bytes.len() < HEADER as usize || bytes[..HEADER as usize] != header() {
-            return Err(EngineError::corrupt(path, "bad WAL header (wrong kind or version)"));
+            return Err(EngineError::corrupt(
+                path,
+                "bad WAL header (wrong kind or version)",
+            ));
         }
         let mut records = Vec::new();
         let mut at = HEADER as usize;
@@ -104,9 +107,8 @@ impl Wal {
                 "the WAL failed earlier and refuses writes; restart Cairn to recover",
             )));
         }
-        let body = bincode::serialize(op).map_err(|e| {
-            EngineError::InvalidRequest(format!("cannot encode the write: {e}"))
-        })?;
+        let body = bincode::serialize(op)
+            .map_err(|e| EngineError::InvalidRequest(format!("cannot encode the write: {e}")))?;
         let mut rec = Vec::with_capacity(RECORD_HEADER + 8 + body.len());
         rec.extend_from_slice(&((8 + body.len()) as u32).to_le_bytes());
         rec.extend_from_slice(&[0; 4]);
@@ -120,7 +122,12 @@ impl Wal {
             .and_then(|_| self.file.sync_data());
         if let Err(e) = written {
             // Cut the partial record off so later appends follow good data.
-            if self.file.set_len(self.len).and_then(|_| self.file.sync_all()).is_err() {
+            if self
+                .file
+                .set_len(self.len)
+                .and_then(|_| self.file.sync_all())
+                .is_err()
+            {
                 self.poisoned = true;
             }
             return Err(EngineError::io(&self.path)(e));
@@ -167,14 +174,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("wal.log");
         let mut wal = Wal::create(&path).expect("create");
-        wal.append(1, &Operation::Delete(vec![PointId::Num(1)])).expect("append");
-        wal.append(2, &Operation::Delete(vec![PointId::Num(2)])).expect("append");
+        wal.append(1, &Operation::Delete(vec![PointId::Num(1)]))
+            .expect("append");
+        wal.append(2, &Operation::Delete(vec![PointId::Num(2)]))
+            .expect("append");
         drop(wal);
         let full = std::fs::read(&path).expect("read");
         std::fs::write(&path, &full[..full.len() - 3]).expect("tear");
         let (mut wal, records) = Wal::open(&path).expect("open");
         assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1]);
-        wal.append(3, &Operation::Delete(vec![PointId::Num(3)])).expect("append");
+        wal.append(3, &Operation::Delete(vec![PointId::Num(3)]))
+            .expect("append");
         drop(wal);
         let (_, records) = Wal::open(&path).expect("reopen");
         assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);

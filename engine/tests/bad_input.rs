@@ -14,19 +14,41 @@ fn point(id: u64, v: Vec<f32>) -> PointStruct {
 fn bad_writes_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(dir.path()).expect("open");
-    let c = engine.create_collection("c", CollectionConfig::new(3, Distance::Cosine)).expect("create");
-    c.upsert(vec![point(1, vec![1.0, 0.0, 0.0])]).expect("good upsert");
+    let c = engine
+        .create_collection("c", CollectionConfig::new(3, Distance::Cosine))
+        .expect("create");
+    c.upsert(vec![point(1, vec![1.0, 0.0, 0.0])])
+        .expect("good upsert");
     let before = c.info();
-    let cases: Vec<(Vec<f32>, fn(&EngineError) -> bool)> = vec![
-        (vec![1.0, 2.0], |e| matches!(e, EngineError::DimensionMismatch { expected: 3, got: 2 })),
-        (vec![1.0, f32::NAN, 0.0], |e| matches!(e, EngineError::NonFiniteVector(1))),
-        (vec![f32::INFINITY, 0.0, 0.0], |e| matches!(e, EngineError::NonFiniteVector(0))),
+    type IsExpected = fn(&EngineError) -> bool;
+    let cases: Vec<(Vec<f32>, IsExpected)> = vec![
+        (vec![1.0, 2.0], |e| {
+            matches!(
+                e,
+                EngineError::DimensionMismatch {
+                    expected: 3,
+                    got: 2
+                }
+            )
+        }),
+        (vec![1.0, f32::NAN, 0.0], |e| {
+            matches!(e, EngineError::NonFiniteVector(1))
+        }),
+        (vec![f32::INFINITY, 0.0, 0.0], |e| {
+            matches!(e, EngineError::NonFiniteVector(0))
+        }),
         (vec![], |e| matches!(e, EngineError::EmptyVector)),
-        (vec![0.0, 0.0, 0.0], |e| matches!(e, EngineError::ZeroVector)),
+        (vec![0.0, 0.0, 0.0], |e| {
+            matches!(e, EngineError::ZeroVector)
+        }),
     ];
     for (vector, expected) in cases {
         // A bad point in the middle of a good batch sinks the whole batch.
-        let batch = vec![point(10, vec![0.0, 1.0, 0.0]), point(11, vector.clone()), point(12, vec![0.0, 0.0, 1.0])];
+        let batch = vec![
+            point(10, vec![0.0, 1.0, 0.0]),
+            point(11, vector.clone()),
+            point(12, vec![0.0, 0.0, 1.0]),
+        ];
         let err = c.upsert(batch).expect_err("must be refused");
         assert!(expected(&err), "{vector:?} gave {err}");
         assert_eq!(c.info(), before, "{vector:?} changed the collection");
@@ -43,7 +65,11 @@ fn bad_writes_are_refused_and_change_nothing() {
         Err(EngineError::MalformedFilter(_))
     ));
     assert!(c.delete_payload_index("nope").is_err());
-    assert!(c.delete(PointSelector::Ids(vec![PointId::Num(404)])).is_ok(), "deleting a missing id is a no-op");
+    assert!(
+        c.delete(PointSelector::Ids(vec![PointId::Num(404)]))
+            .is_ok(),
+        "deleting a missing id is a no-op"
+    );
     assert_eq!(c.info(), before);
 }
 
@@ -51,14 +77,21 @@ fn bad_writes_are_refused_and_change_nothing() {
 fn bad_collection_requests_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(dir.path()).expect("open");
-    engine.create_collection("ok_name-1", CollectionConfig::new(4, Distance::Dot)).expect("create");
+    engine
+        .create_collection("ok_name-1", CollectionConfig::new(4, Distance::Dot))
+        .expect("create");
     for name in ["../x", "", "a b", "a/b", ".hidden", "é", &"x".repeat(256)] {
         assert!(
-            matches!(engine.create_collection(name, CollectionConfig::new(4, Distance::Dot)), Err(EngineError::InvalidName(_))),
+            matches!(
+                engine.create_collection(name, CollectionConfig::new(4, Distance::Dot)),
+                Err(EngineError::InvalidName(_))
+            ),
             "{name:?} must be refused"
         );
     }
-    assert!(engine.create_collection(&"x".repeat(255), CollectionConfig::new(4, Distance::Dot)).is_ok());
+    assert!(engine
+        .create_collection(&"x".repeat(255), CollectionConfig::new(4, Distance::Dot))
+        .is_ok());
     assert!(matches!(
         engine.create_collection("ok_name-1", CollectionConfig::new(4, Distance::Dot)),
         Err(EngineError::CollectionExists(_))
@@ -71,16 +104,34 @@ fn bad_collection_requests_are_refused() {
     }
     let mut bad_m = CollectionConfig::new(4, Distance::Dot);
     bad_m.hnsw.m = 1;
-    assert!(matches!(engine.create_collection("d", bad_m), Err(EngineError::InvalidConfig(_))));
-    assert!(matches!(engine.collection("missing"), Err(EngineError::CollectionNotFound(_))));
-    assert!(matches!(engine.drop_collection("missing"), Err(EngineError::CollectionNotFound(_))));
+    assert!(matches!(
+        engine.create_collection("d", bad_m),
+        Err(EngineError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        engine.collection("missing"),
+        Err(EngineError::CollectionNotFound(_))
+    ));
+    assert!(matches!(
+        engine.drop_collection("missing"),
+        Err(EngineError::CollectionNotFound(_))
+    ));
     assert_eq!(engine.list_collections().len(), 2);
     assert!(!dir.path().join("collections/x").exists());
     // Dropping works and a dropped handle refuses writes.
     let c = engine.collection("ok_name-1").expect("collection");
     engine.drop_collection("ok_name-1").expect("drop");
-    assert!(matches!(c.upsert(vec![PointStruct::new(1, vec![1.0; 4], None).expect("p")]), Err(EngineError::CollectionNotFound(_))));
+    assert!(matches!(
+        c.upsert(vec![PointStruct::new(1, vec![1.0; 4], None).expect("p")]),
+        Err(EngineError::CollectionNotFound(_))
+    ));
     assert!(!dir.path().join("collections/ok_name-1").exists());
     drop(engine);
-    assert_eq!(Engine::open(dir.path()).expect("reopen").list_collections().len(), 1);
+    assert_eq!(
+        Engine::open(dir.path())
+            .expect("reopen")
+            .list_collections()
+            .len(),
+        1
+    );
 }

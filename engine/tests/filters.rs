@@ -39,9 +39,13 @@ fn payload(rng: &mut StdRng) -> Value {
 fn condition(rng: &mut StdRng, depth: u32) -> Value {
     match rng.random_range(0..if depth > 0 { 10 } else { 9 }) {
         0 => json!({"key": "color", "match": {"value": COLORS[rng.random_range(0..5)]}}),
-        1 => json!({"key": "color", "match": {"any": [COLORS[rng.random_range(0..5)], COLORS[rng.random_range(0..5)]]}}),
+        1 => {
+            json!({"key": "color", "match": {"any": [COLORS[rng.random_range(0..5)], COLORS[rng.random_range(0..5)]]}})
+        }
         2 => json!({"key": "tags", "match": {"except": [TAGS[rng.random_range(0..4)]]}}),
-        3 => json!({"key": "n", "range": {"gte": rng.random_range(0..100), "lt": rng.random_range(0..100)}}),
+        3 => {
+            json!({"key": "n", "range": {"gte": rng.random_range(0..100), "lt": rng.random_range(0..100)}})
+        }
         4 => json!({"key": "n", "match": {"value": rng.random_range(0..100)}}),
         5 => json!({"key": "meta.lang", "match": {"value": LANGS[rng.random_range(0..3)]}}),
         6 => json!({"key": "tags", "match": {"value": TAGS[rng.random_range(0..4)]}}),
@@ -60,7 +64,10 @@ fn random_filter(rng: &mut StdRng, depth: u32) -> Value {
     for clause in ["must", "should", "must_not"] {
         let n = rng.random_range(0..if clause == "must" { 3 } else { 2 });
         if n > 0 {
-            f.insert(clause.into(), (0..n).map(|_| condition(rng, depth)).collect());
+            f.insert(
+                clause.into(),
+                (0..n).map(|_| condition(rng, depth)).collect(),
+            );
         }
     }
     if f.is_empty() {
@@ -76,7 +83,12 @@ fn num(id: PointId) -> u64 {
     }
 }
 
-fn check_collection(c: &Collection, payloads: &[Value], rng: &mut StdRng, data: &cairn_datasets::Vectors) {
+fn check_collection(
+    c: &Collection,
+    payloads: &[Value],
+    rng: &mut StdRng,
+    data: &cairn_datasets::Vectors,
+) {
     for round in 0..150 {
         let json = random_filter(rng, 2);
         let filter = Filter::from_json(&json).expect("generated filters are valid");
@@ -84,7 +96,11 @@ fn check_collection(c: &Collection, payloads: &[Value], rng: &mut StdRng, data: 
             .filter(|&i| filter.check(PointId::Num(i as u64), payloads[i].as_object()))
             .map(|i| i as u64)
             .collect();
-        assert_eq!(c.count(Some(&filter)), expected.len(), "count, filter {json}");
+        assert_eq!(
+            c.count(Some(&filter)),
+            expected.len(),
+            "count, filter {json}"
+        );
 
         let mut scrolled = Vec::new();
         let mut offset = None;
@@ -110,14 +126,26 @@ fn check_collection(c: &Collection, payloads: &[Value], rng: &mut StdRng, data: 
         let hits = c.search(&req).expect("search");
         for h in &hits {
             let p = h.payload.as_ref().expect("payload requested");
-            assert!(filter.check(h.id, Some(&p.0)), "hit {:?} fails filter {json}", h.id);
+            assert!(
+                filter.check(h.id, Some(&p.0)),
+                "hit {:?} fails filter {json}",
+                h.id
+            );
             assert!(expected.contains(&num(h.id)));
         }
         let rows: Vec<usize> = expected.iter().map(|&i| i as usize).collect();
         let truth = brute_force(Distance::Euclid, data, &q, 10, Some(&rows));
-        assert_eq!(hits.len(), truth.len(), "filter {json} should give min(10, matches) hits");
+        assert_eq!(
+            hits.len(),
+            truth.len(),
+            "filter {json} should give min(10, matches) hits"
+        );
         req.exact = true;
-        assert_eq!(ids(&c.search(&req).expect("exact")), truth, "exact path, filter {json}");
+        assert_eq!(
+            ids(&c.search(&req).expect("exact")),
+            truth,
+            "exact path, filter {json}"
+        );
     }
 }
 
@@ -134,10 +162,14 @@ fn random_filters_match_brute_force_with_and_without_indexes() {
         config.hnsw.full_scan_threshold = 200; // exercise the graph path too
         let c = engine.create_collection(name, config).expect("create");
         if indexed {
-            c.create_payload_index("color", PayloadSchemaType::Keyword).expect("index");
-            c.create_payload_index("tags", PayloadSchemaType::Keyword).expect("index");
-            c.create_payload_index("n", PayloadSchemaType::Integer).expect("index");
-            c.create_payload_index("meta.lang", PayloadSchemaType::Keyword).expect("index");
+            c.create_payload_index("color", PayloadSchemaType::Keyword)
+                .expect("index");
+            c.create_payload_index("tags", PayloadSchemaType::Keyword)
+                .expect("index");
+            c.create_payload_index("n", PayloadSchemaType::Integer)
+                .expect("index");
+            c.create_payload_index("meta.lang", PayloadSchemaType::Keyword)
+                .expect("index");
         }
         load(&c, &data, |i| Some(payloads[i].clone()));
         check_collection(&c, &payloads, &mut rng, &data);
@@ -151,15 +183,22 @@ fn a_one_percent_filter_keeps_recall_on_every_path() {
     let engine = Engine::open(dir.path()).expect("open");
     let bucket = |i: usize| json!({"bucket": i % 100});
     // (name, payload index?, full_scan_threshold): the last forces the graph.
-    for (name, indexed, threshold) in [("indexed", true, 1_000), ("unindexed", false, 1_000), ("graph", false, 0)] {
+    for (name, indexed, threshold) in [
+        ("indexed", true, 1_000),
+        ("unindexed", false, 1_000),
+        ("graph", false, 0),
+    ] {
         let mut config = CollectionConfig::new(32, Distance::Cosine);
         config.hnsw.full_scan_threshold = threshold;
         let c = engine.create_collection(name, config).expect("create");
         if indexed {
-            c.create_payload_index("bucket", PayloadSchemaType::Integer).expect("index");
+            c.create_payload_index("bucket", PayloadSchemaType::Integer)
+                .expect("index");
         }
         load(&c, &data, |i| Some(bucket(i)));
-        let filter = Filter::from_json(&json!({"must": [{"key": "bucket", "match": {"value": 7}}]})).expect("filter");
+        let filter =
+            Filter::from_json(&json!({"must": [{"key": "bucket", "match": {"value": 7}}]}))
+                .expect("filter");
         let rows: Vec<usize> = (0..data.len()).filter(|i| i % 100 == 7).collect();
         let mut total = 0.0;
         for qi in 0..50 {
@@ -168,7 +207,10 @@ fn a_one_percent_filter_keeps_recall_on_every_path() {
             req.filter = Some(filter.clone());
             let found = ids(&c.search(&req).expect("search"));
             assert!(found.iter().all(|id| id % 100 == 7));
-            total += recall(&found, &brute_force(Distance::Cosine, &data, &q, 10, Some(&rows)));
+            total += recall(
+                &found,
+                &brute_force(Distance::Cosine, &data, &q, 10, Some(&rows)),
+            );
         }
         let r = total / 50.0;
         eprintln!("{name}: filtered recall@10 {r:.3}");

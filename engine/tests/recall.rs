@@ -10,7 +10,14 @@ use cairn_datasets::{synthetic, texmex, Vectors};
 use cairn_engine::{CollectionConfig, Distance, Engine, SearchRequest};
 use common::{brute_force, ids, load, recall};
 
-fn mean_recall(engine: &Engine, name: &str, data: &Vectors, queries: &Vectors, metric: Distance, ef: Option<usize>) -> f64 {
+fn mean_recall(
+    engine: &Engine,
+    name: &str,
+    data: &Vectors,
+    queries: &Vectors,
+    metric: Distance,
+    ef: Option<usize>,
+) -> f64 {
     let c = engine.collection(name).expect("collection");
     let total: f64 = queries
         .rows()
@@ -35,7 +42,10 @@ fn recall_at_default_ef_for_every_distance_on_uniform_and_clustered_data() {
     };
     let sets = [
         ("uniform", with_queries(synthetic::uniform(20_100, 128, 1))),
-        ("clustered", with_queries(synthetic::clustered(20_100, 128, 64, 0.15, 3))),
+        (
+            "clustered",
+            with_queries(synthetic::clustered(20_100, 128, 64, 0.15, 3)),
+        ),
     ];
     for (set, (data, queries)) in &sets {
         for metric in [Distance::Cosine, Distance::Dot, Distance::Euclid] {
@@ -55,13 +65,16 @@ fn recall_at_default_ef_for_every_distance_on_uniform_and_clustered_data() {
 
 #[test]
 fn glove_recall_at_ef_64_and_not_below_hnsw_rs() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/glove-6b-50d-angular");
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/glove-6b-50d-angular");
     if !root.join("base.fvecs").exists() {
         eprintln!("skipping: {} is not present", root.display());
         return;
     }
     let base = texmex::read_fvecs(root.join("base.fvecs")).expect("base");
-    let queries = texmex::read_fvecs(root.join("query.fvecs")).expect("queries").truncated(1_000);
+    let queries = texmex::read_fvecs(root.join("query.fvecs"))
+        .expect("queries")
+        .truncated(1_000);
     let truth = texmex::read_ivecs(root.join("groundtruth.ivecs")).expect("truth");
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -92,7 +105,11 @@ fn glove_recall_at_ef_64_and_not_below_hnsw_rs() {
     let hnsw_rs_build = t.elapsed();
     let mut baseline = 0.0;
     for (i, q) in queries.rows().enumerate() {
-        let found: Vec<u64> = hnsw.search(q, 10, 64).iter().map(|n| n.d_id as u64).collect();
+        let found: Vec<u64> = hnsw
+            .search(q, 10, 64)
+            .iter()
+            .map(|n| n.d_id as u64)
+            .collect();
         let want: Vec<u64> = truth[i][..10].iter().map(|&x| x as u64).collect();
         baseline += recall(&found, &want);
     }
@@ -101,5 +118,8 @@ fn glove_recall_at_ef_64_and_not_below_hnsw_rs() {
         "glove 200k: cairn recall@10 {cairn:.4} (build {cairn_build:.1?}), hnsw_rs {baseline:.4} (build {hnsw_rs_build:.1?})"
     );
     assert!(cairn >= 0.95, "cairn recall@10 {cairn:.4} < 0.95 at ef=64");
-    assert!(cairn >= baseline - 0.005, "cairn {cairn:.4} below hnsw_rs {baseline:.4}");
+    assert!(
+        cairn >= baseline - 0.005,
+        "cairn {cairn:.4} below hnsw_rs {baseline:.4}"
+    );
 }

@@ -6,8 +6,8 @@ mod common;
 
 use cairn_datasets::synthetic;
 use cairn_engine::{
-    CollectionConfig, Distance, Engine, EngineOptions, Filter, Payload, PayloadSchemaType,
-    PointId, PointSelector, PointStruct, ScrollRequest, SearchRequest,
+    CollectionConfig, Distance, Engine, EngineOptions, Filter, Payload, PayloadSchemaType, PointId,
+    PointSelector, PointStruct, ScrollRequest, SearchRequest,
 };
 use common::{ids, load};
 use serde_json::json;
@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 fn search_ids(engine: &Engine, name: &str, q: &[f32]) -> Vec<u64> {
     let c = engine.collection(name).expect("collection");
-    ids(&c.search(&SearchRequest::new(q.to_vec(), 10)).expect("search"))
+    ids(&c
+        .search(&SearchRequest::new(q.to_vec(), 10))
+        .expect("search"))
 }
 
 /// Builds a collection with every kind of state, then checks it after
@@ -30,22 +32,41 @@ fn survives(clean: bool, options: EngineOptions) {
         let c = engine
             .create_collection("docs", CollectionConfig::new(24, Distance::Cosine))
             .expect("create");
-        c.create_payload_index("lang", PayloadSchemaType::Keyword).expect("index");
-        load(&c, &data, |i| Some(json!({"lang": if i % 3 == 0 { "en" } else { "fr" }, "i": i})));
-        c.delete(PointSelector::Ids((0..100).map(PointId::Num).collect())).expect("delete");
+        c.create_payload_index("lang", PayloadSchemaType::Keyword)
+            .expect("index");
+        load(&c, &data, |i| {
+            Some(json!({"lang": if i % 3 == 0 { "en" } else { "fr" }, "i": i}))
+        });
+        c.delete(PointSelector::Ids((0..100).map(PointId::Num).collect()))
+            .expect("delete");
         // Replacing points leaves tombstones behind.
         let moved: Vec<PointStruct> = (100..150)
-            .map(|i| PointStruct::new(i, data.row(2_999 - i as usize).to_vec(), Some(json!({"lang": "de"}))).expect("point"))
+            .map(|i| {
+                PointStruct::new(
+                    i,
+                    data.row(2_999 - i as usize).to_vec(),
+                    Some(json!({"lang": "de"})),
+                )
+                .expect("point")
+            })
             .collect();
         c.upsert(moved).expect("replace");
-        c.set_payload(PointSelector::Ids(vec![PointId::Num(200)]), Payload::from_json(json!({"extra": true})).expect("obj"))
-            .expect("set payload");
+        c.set_payload(
+            PointSelector::Ids(vec![PointId::Num(200)]),
+            Payload::from_json(json!({"extra": true})).expect("obj"),
+        )
+        .expect("set payload");
         let uuid = Uuid::from_u128(42);
-        c.upsert(vec![PointStruct::new(uuid, data.row(7).to_vec(), None).expect("point")]).expect("uuid");
+        c.upsert(vec![
+            PointStruct::new(uuid, data.row(7).to_vec(), None).expect("point")
+        ])
+        .expect("uuid");
         before = search_ids(&engine, "docs", &q);
         info_before = c.info();
         assert_eq!(info_before.tombstones, 150);
-        lang_filter = Filter::from_json(&json!({"must": [{"key": "lang", "match": {"value": "de"}}]})).expect("filter");
+        lang_filter =
+            Filter::from_json(&json!({"must": [{"key": "lang", "match": {"value": "de"}}]}))
+                .expect("filter");
         assert_eq!(c.count(Some(&lang_filter)), 50);
         if clean {
             engine.close().expect("close");
@@ -56,24 +77,41 @@ fn survives(clean: bool, options: EngineOptions) {
     let info = c.info();
     assert_eq!(info.points_count, info_before.points_count);
     assert_eq!(info.tombstones, info_before.tombstones);
-    assert_eq!(info.payload_indexes, vec![("lang".to_string(), PayloadSchemaType::Keyword)]);
+    assert_eq!(
+        info.payload_indexes,
+        vec![("lang".to_string(), PayloadSchemaType::Keyword)]
+    );
     assert_eq!(info.last_seq, info_before.last_seq);
     if clean {
         assert_eq!(info.wal_bytes, 0, "a clean close checkpoints");
     }
     assert_eq!(search_ids(&engine, "docs", &q), before);
-    assert!(c.get(&[PointId::Num(5)], true, false).is_empty(), "deleted stays deleted");
+    assert!(
+        c.get(&[PointId::Num(5)], true, false).is_empty(),
+        "deleted stays deleted"
+    );
     let moved = c.get(&[PointId::Num(120)], true, true);
     assert_eq!(moved[0].payload.as_ref().expect("payload").0["lang"], "de");
     let p200 = c.get(&[PointId::Num(200)], true, false);
     assert_eq!(p200[0].payload.as_ref().expect("payload").0["extra"], true);
     assert_eq!(c.count(Some(&lang_filter)), 50);
     // Scroll puts numeric ids before UUIDs.
-    let tail = c.scroll(&ScrollRequest { offset: Some(PointId::Num(2_999)), limit: 5, ..Default::default() });
+    let tail = c.scroll(&ScrollRequest {
+        offset: Some(PointId::Num(2_999)),
+        limit: 5,
+        ..Default::default()
+    });
     let tail_ids: Vec<PointId> = tail.points.iter().map(|r| r.id).collect();
-    assert_eq!(tail_ids, vec![PointId::Num(2_999), PointId::Uuid(Uuid::from_u128(42))]);
+    assert_eq!(
+        tail_ids,
+        vec![PointId::Num(2_999), PointId::Uuid(Uuid::from_u128(42))]
+    );
     // Writes continue after reopen with later stamps.
-    let r = c.upsert(vec![PointStruct::new(9_999, data.row(1).to_vec(), None).expect("point")]).expect("upsert");
+    let r = c
+        .upsert(vec![
+            PointStruct::new(9_999, data.row(1).to_vec(), None).expect("point")
+        ])
+        .expect("upsert");
     assert_eq!(r.operation_id, info_before.last_seq + 1);
 }
 
@@ -89,7 +127,13 @@ fn state_survives_a_drop_without_close_by_wal_replay() {
 
 #[test]
 fn state_survives_checkpoints_taken_between_writes() {
-    survives(false, EngineOptions { wal_checkpoint_bytes: 20_000, ..EngineOptions::default() });
+    survives(
+        false,
+        EngineOptions {
+            wal_checkpoint_bytes: 20_000,
+            ..EngineOptions::default()
+        },
+    );
 }
 
 #[test]
@@ -103,14 +147,21 @@ fn compaction_drops_tombstones_and_keeps_data() {
     let data = synthetic::uniform(2_000, 8, 3);
     {
         let engine = Engine::open_with(dir.path(), options.clone()).expect("open");
-        let c = engine.create_collection("c", CollectionConfig::new(8, Distance::Euclid)).expect("create");
-        c.create_payload_index("i", PayloadSchemaType::Integer).expect("index");
+        let c = engine
+            .create_collection("c", CollectionConfig::new(8, Distance::Euclid))
+            .expect("create");
+        c.create_payload_index("i", PayloadSchemaType::Integer)
+            .expect("index");
         load(&c, &data, |i| Some(json!({"i": i})));
-        let doomed = Filter::from_json(&json!({"must": [{"key": "i", "range": {"lt": 600}}]})).expect("filter");
+        let doomed = Filter::from_json(&json!({"must": [{"key": "i", "range": {"lt": 600}}]}))
+            .expect("filter");
         c.delete(PointSelector::Filter(doomed)).expect("delete");
         let info = c.info();
         assert_eq!(info.points_count, 1_400);
-        assert_eq!(info.tombstones, 0, "600 tombstones of 2000 nodes trigger compaction");
+        assert_eq!(
+            info.tombstones, 0,
+            "600 tombstones of 2000 nodes trigger compaction"
+        );
     }
     let engine = Engine::open_with(dir.path(), options).expect("reopen");
     let c = engine.collection("c").expect("collection");
@@ -118,7 +169,8 @@ fn compaction_drops_tombstones_and_keeps_data() {
     let mut req = SearchRequest::new(data.row(1_500).to_vec(), 1);
     req.exact = false;
     assert_eq!(ids(&c.search(&req).expect("search")), vec![1_500]);
-    let f = Filter::from_json(&json!({"must": [{"key": "i", "range": {"gte": 1_990}}]})).expect("filter");
+    let f = Filter::from_json(&json!({"must": [{"key": "i", "range": {"gte": 1_990}}]}))
+        .expect("filter");
     assert_eq!(c.count(Some(&f)), 10);
     let files: Vec<String> = std::fs::read_dir(dir.path().join("collections/c"))
         .expect("dir")
@@ -136,7 +188,9 @@ fn common_embedding_sizes_work_end_to_end() {
         let name = format!("d{dim}");
         {
             let engine = Engine::open(dir.path()).expect("open");
-            let c = engine.create_collection(&name, CollectionConfig::new(dim, Distance::Cosine)).expect("create");
+            let c = engine
+                .create_collection(&name, CollectionConfig::new(dim, Distance::Cosine))
+                .expect("create");
             load(&c, &data, |i| Some(json!({"i": i})));
             assert_eq!(search_ids(&engine, &name, data.row(1_234))[0], 1_234);
         }
@@ -153,8 +207,13 @@ fn a_damaged_checkpoint_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let engine = Engine::open(dir.path()).expect("open");
-        let c = engine.create_collection("c", CollectionConfig::new(4, Distance::Dot)).expect("create");
-        c.upsert(vec![PointStruct::new(1, vec![1.0, 2.0, 3.0, 4.0], None).expect("point")]).expect("upsert");
+        let c = engine
+            .create_collection("c", CollectionConfig::new(4, Distance::Dot))
+            .expect("create");
+        c.upsert(vec![
+            PointStruct::new(1, vec![1.0, 2.0, 3.0, 4.0], None).expect("point")
+        ])
+        .expect("upsert");
         engine.close().expect("close");
     }
     let path = dir.path().join("collections/c/checkpoint.bin");
@@ -162,8 +221,14 @@ fn a_damaged_checkpoint_is_refused_with_a_clear_error() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xFF;
     std::fs::write(&path, &bytes).expect("write");
-    let err = Engine::open(dir.path()).err().expect("damaged checkpoint must be refused").to_string();
-    assert!(err.contains("checkpoint.bin") && err.contains("checksum"), "{err}");
+    let err = Engine::open(dir.path())
+        .err()
+        .expect("damaged checkpoint must be refused")
+        .to_string();
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("checksum"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "cairn", version, about = "Cairn: an embedded vector and RAG indexing engine")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Cairn: an embedded vector and RAG indexing engine"
+)]
 pub struct Cli {
     /// Data directory holding the collections.
     #[arg(long, global = true, env = "CAIRN_DATA_DIR", default_value = "./data")]

@@ -16,7 +16,11 @@ fn cairn(data: &Path, args: &[&str]) -> Output {
 
 fn ok(data: &Path, args: &[&str]) -> String {
     let out = cairn(data, args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -24,14 +28,32 @@ fn fails(data: &Path, args: &[&str], needle: &str) {
     let out = cairn(data, args);
     assert!(!out.status.success(), "{args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(needle), "{args:?}: stderr {err:?} should mention {needle:?}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: stderr {err:?} should mention {needle:?}"
+    );
 }
 
 #[test]
 fn create_import_search_info_drop() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    ok(&data, &["collection", "create", "docs", "--dim", "3", "--distance", "cosine", "--m", "16", "--ef-construct", "100"]);
+    ok(
+        &data,
+        &[
+            "collection",
+            "create",
+            "docs",
+            "--dim",
+            "3",
+            "--distance",
+            "cosine",
+            "--m",
+            "16",
+            "--ef-construct",
+            "100",
+        ],
+    );
     let file = dir.path().join("points.jsonl");
     std::fs::write(
         &file,
@@ -43,9 +65,30 @@ fn create_import_search_info_drop() {
         ),
     )
     .expect("write");
-    assert!(ok(&data, &["import", "--collection", "docs", file.to_str().expect("utf8")]).contains("imported 3"));
+    assert!(ok(
+        &data,
+        &[
+            "import",
+            "--collection",
+            "docs",
+            file.to_str().expect("utf8")
+        ]
+    )
+    .contains("imported 3"));
 
-    let out = ok(&data, &["search", "--collection", "docs", "--vector", "[1, 0, 0]", "-k", "2", "--json"]);
+    let out = ok(
+        &data,
+        &[
+            "search",
+            "--collection",
+            "docs",
+            "--vector",
+            "[1, 0, 0]",
+            "-k",
+            "2",
+            "--json",
+        ],
+    );
     let hits: Vec<Value> = serde_json::from_str(&out).expect("json output");
     assert_eq!(hits.len(), 2);
     assert_eq!(hits[0]["id"], 1);
@@ -54,18 +97,38 @@ fn create_import_search_info_drop() {
     assert!(hits[0]["score"].as_f64().expect("score") > hits[1]["score"].as_f64().expect("score"));
 
     let filter = r#"{"must": [{"key": "lang", "match": {"value": "fr"}}]}"#;
-    let out = ok(&data, &["search", "--collection", "docs", "--vector", "[1, 0, 0]", "--filter", filter, "--json"]);
+    let out = ok(
+        &data,
+        &[
+            "search",
+            "--collection",
+            "docs",
+            "--vector",
+            "[1, 0, 0]",
+            "--filter",
+            filter,
+            "--json",
+        ],
+    );
     let hits: Vec<Value> = serde_json::from_str(&out).expect("json output");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["id"], "550e8400-e29b-41d4-a716-446655440000");
 
-    let human = ok(&data, &["search", "--collection", "docs", "--vector", "[1, 0, 0]"]);
-    assert!(human.contains("score") && human.contains("\"lang\":\"en\""), "{human}");
+    let human = ok(
+        &data,
+        &["search", "--collection", "docs", "--vector", "[1, 0, 0]"],
+    );
+    assert!(
+        human.contains("score") && human.contains("\"lang\":\"en\""),
+        "{human}"
+    );
 
-    let info: Value = serde_json::from_str(&ok(&data, &["collection", "info", "docs", "--json"])).expect("json");
+    let info: Value =
+        serde_json::from_str(&ok(&data, &["collection", "info", "docs", "--json"])).expect("json");
     assert_eq!(info["points_count"], 3);
     assert_eq!(info["config"]["hnsw"]["m"], 16);
-    let list: Vec<String> = serde_json::from_str(&ok(&data, &["collection", "list", "--json"])).expect("json");
+    let list: Vec<String> =
+        serde_json::from_str(&ok(&data, &["collection", "list", "--json"])).expect("json");
     assert_eq!(list, vec!["docs"]);
     ok(&data, &["collection", "drop", "docs"]);
     assert!(ok(&data, &["collection", "list"]).contains("no collections"));
@@ -76,13 +139,42 @@ fn fvecs_import() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let file = dir.path().join("v.fvecs");
-    let vectors = cairn_datasets::Vectors { dim: 2, data: vec![1.0, 0.0, 0.0, 1.0, 0.7, 0.7] };
+    let vectors = cairn_datasets::Vectors {
+        dim: 2,
+        data: vec![1.0, 0.0, 0.0, 1.0, 0.7, 0.7],
+    };
     cairn_datasets::texmex::write_fvecs(&file, &vectors).expect("write");
-    ok(&data, &["collection", "create", "v", "--dim", "2", "--distance", "euclid"]);
-    assert!(ok(&data, &["import", "--collection", "v", file.to_str().expect("utf8")]).contains("imported 3"));
-    let hits: Vec<Value> =
-        serde_json::from_str(&ok(&data, &["search", "--collection", "v", "--vector", "[0.7, 0.7]", "-k", "1", "--json"]))
-            .expect("json");
+    ok(
+        &data,
+        &[
+            "collection",
+            "create",
+            "v",
+            "--dim",
+            "2",
+            "--distance",
+            "euclid",
+        ],
+    );
+    assert!(ok(
+        &data,
+        &["import", "--collection", "v", file.to_str().expect("utf8")]
+    )
+    .contains("imported 3"));
+    let hits: Vec<Value> = serde_json::from_str(&ok(
+        &data,
+        &[
+            "search",
+            "--collection",
+            "v",
+            "--vector",
+            "[0.7, 0.7]",
+            "-k",
+            "1",
+            "--json",
+        ],
+    ))
+    .expect("json");
     assert_eq!(hits[0]["id"], 2);
     assert_eq!(hits[0]["score"], 0.0);
 }
@@ -91,20 +183,115 @@ fn fvecs_import() {
 fn errors_go_to_stderr_with_a_nonzero_exit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    fails(&data, &["collection", "create", "../x", "--dim", "3", "--distance", "dot"], "invalid collection name");
-    fails(&data, &["collection", "create", "c", "--dim", "0", "--distance", "dot"], "dim must be");
-    fails(&data, &["collection", "create", "c", "--dim", "3", "--distance", "manhattan"], "invalid value");
-    ok(&data, &["collection", "create", "c", "--dim", "3", "--distance", "dot"]);
-    fails(&data, &["collection", "create", "c", "--dim", "3", "--distance", "dot"], "already exists");
+    fails(
+        &data,
+        &[
+            "collection",
+            "create",
+            "../x",
+            "--dim",
+            "3",
+            "--distance",
+            "dot",
+        ],
+        "invalid collection name",
+    );
+    fails(
+        &data,
+        &[
+            "collection",
+            "create",
+            "c",
+            "--dim",
+            "0",
+            "--distance",
+            "dot",
+        ],
+        "dim must be",
+    );
+    fails(
+        &data,
+        &[
+            "collection",
+            "create",
+            "c",
+            "--dim",
+            "3",
+            "--distance",
+            "manhattan",
+        ],
+        "invalid value",
+    );
+    ok(
+        &data,
+        &[
+            "collection",
+            "create",
+            "c",
+            "--dim",
+            "3",
+            "--distance",
+            "dot",
+        ],
+    );
+    fails(
+        &data,
+        &[
+            "collection",
+            "create",
+            "c",
+            "--dim",
+            "3",
+            "--distance",
+            "dot",
+        ],
+        "already exists",
+    );
     fails(&data, &["collection", "info", "nope"], "not found");
-    fails(&data, &["search", "--collection", "c", "--vector", "[1, 2]"], "wrong vector dimension");
-    fails(&data, &["search", "--collection", "c", "--vector", "[1, 2"], "--vector must be a JSON array");
-    fails(&data, &["search", "--collection", "c", "--vector", "[1, 2, 3]", "--filter", "{\"must\": 5}"], "malformed filter");
+    fails(
+        &data,
+        &["search", "--collection", "c", "--vector", "[1, 2]"],
+        "wrong vector dimension",
+    );
+    fails(
+        &data,
+        &["search", "--collection", "c", "--vector", "[1, 2"],
+        "--vector must be a JSON array",
+    );
+    fails(
+        &data,
+        &[
+            "search",
+            "--collection",
+            "c",
+            "--vector",
+            "[1, 2, 3]",
+            "--filter",
+            "{\"must\": 5}",
+        ],
+        "malformed filter",
+    );
     let bad = dir.path().join("bad.jsonl");
-    std::fs::write(&bad, "{\"id\": 1, \"vector\": [1, 2, 3]}\n{\"id\": 2, \"vector\": [1, 2]}\n").expect("write");
-    fails(&data, &["import", "--collection", "c", bad.to_str().expect("utf8")], "wrong vector dimension");
-    let info: Value = serde_json::from_str(&ok(&data, &["collection", "info", "c", "--json"])).expect("json");
-    assert_eq!(info["points_count"], 0, "the refused batch left nothing behind");
+    std::fs::write(
+        &bad,
+        "{\"id\": 1, \"vector\": [1, 2, 3]}\n{\"id\": 2, \"vector\": [1, 2]}\n",
+    )
+    .expect("write");
+    fails(
+        &data,
+        &["import", "--collection", "c", bad.to_str().expect("utf8")],
+        "wrong vector dimension",
+    );
+    let info: Value =
+        serde_json::from_str(&ok(&data, &["collection", "info", "c", "--json"])).expect("json");
+    assert_eq!(
+        info["points_count"], 0,
+        "the refused batch left nothing behind"
+    );
     std::fs::write(&bad, "{\"id\": -1, \"vector\": [1, 2, 3]}\n").expect("write");
-    fails(&data, &["import", "--collection", "c", bad.to_str().expect("utf8")], "line 1");
+    fails(
+        &data,
+        &["import", "--collection", "c", bad.to_str().expect("utf8")],
+        "line 1",
+    );
 }

@@ -3,7 +3,9 @@
 /// The vector the crash writer stores for point `id` of batch `batch`, so the
 /// checker can tell a complete batch from a mixed one.
 pub fn vector_for(batch: u64, id: u64, dim: usize) -> Vec<f32> {
-    (0..dim).map(|j| ((batch * 31 + id * 7 + j as u64) % 101) as f32 + 1.0).collect()
+    (0..dim)
+        .map(|j| ((batch * 31 + id * 7 + j as u64) % 101) as f32 + 1.0)
+        .collect()
 }
 
 pub const DIM: usize = 16;

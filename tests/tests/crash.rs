@@ -30,13 +30,18 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(n) = line.strip_prefix("ack ").and_then(|n| n.parse::<u64>().ok()) {
+                if let Some(n) = line
+                    .strip_prefix("ack ")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
                     let _ = tx.send(n);
                 }
             }
         });
         // Wait for the first ack of this round, then kill after a random delay.
-        let first = rx.recv_timeout(Duration::from_secs(60)).expect("writer made progress");
+        let first = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("writer made progress");
         last_acked = last_acked.max(first);
         std::thread::sleep(Duration::from_millis(rng.random_range(0..150)));
         child.kill().expect("SIGKILL");
@@ -47,7 +52,10 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
         let engine = Engine::open(dir.path()).expect("reopen after SIGKILL");
         let c = engine.collection("crash").expect("collection");
         let applied = c.info().last_seq;
-        assert!(applied >= last_acked, "round {round}: acked {last_acked}, recovered only {applied}");
+        assert!(
+            applied >= last_acked,
+            "round {round}: acked {last_acked}, recovered only {applied}"
+        );
         // Batches 1..=applied are in; each id must carry the newest of them
         // that wrote it — an older one would mean a lost or torn batch.
         let page = c.scroll(&ScrollRequest {
@@ -56,17 +64,33 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
             with_vector: true,
             ..Default::default()
         });
-        assert_eq!(page.points.len() as u64, (applied + 1) * BATCH / 2, "round {round}: point count");
+        assert_eq!(
+            page.points.len() as u64,
+            (applied + 1) * BATCH / 2,
+            "round {round}: point count"
+        );
         for rec in &page.points {
-            let PointId::Num(id) = rec.id else { panic!("numeric ids") };
+            let PointId::Num(id) = rec.id else {
+                panic!("numeric ids")
+            };
             // Batch b writes ids [25b, 25b + 50): the newest batch covering id.
             let owner = (id / (BATCH / 2)).min(applied);
             let payload = &rec.payload.as_ref().expect("payload").0;
-            assert_eq!(payload["batch"], owner, "round {round}: id {id} holds a stale or torn batch");
+            assert_eq!(
+                payload["batch"], owner,
+                "round {round}: id {id} holds a stale or torn batch"
+            );
             assert_eq!(payload["k"], id - owner * BATCH / 2);
-            assert_eq!(rec.vector.as_deref(), Some(&vector_for(owner, id, DIM)[..]), "round {round}: id {id} vector");
+            assert_eq!(
+                rec.vector.as_deref(),
+                Some(&vector_for(owner, id, DIM)[..]),
+                "round {round}: id {id} vector"
+            );
         }
         drop(engine);
-        eprintln!("round {round}: acked {last_acked}, recovered {applied}, {} points", page.points.len());
+        eprintln!(
+            "round {round}: acked {last_acked}, recovered {applied}, {} points",
+            page.points.len()
+        );
     }
 }

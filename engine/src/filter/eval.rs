@@ -79,7 +79,9 @@ impl FieldCondition {
         };
         let range_ok = match &self.range {
             None => true,
-            Some(r) => values.iter().any(|v| v.as_f64().is_some_and(|x| r.contains(x))),
+            Some(r) => values
+                .iter()
+                .any(|v| v.as_f64().is_some_and(|x| r.contains(x))),
         };
         match_ok && range_ok
     }
@@ -109,8 +111,14 @@ mod tests {
     #[test]
     fn dotted_paths_reach_through_arrays() {
         let p = json!({"meta": [{"lang": "en"}, {"lang": "fr"}]});
-        assert!(check(json!({"must": [{"key": "meta.lang", "match": {"value": "fr"}}]}), p.clone()));
-        assert!(!check(json!({"must": [{"key": "meta.lang", "match": {"value": "de"}}]}), p));
+        assert!(check(
+            json!({"must": [{"key": "meta.lang", "match": {"value": "fr"}}]}),
+            p.clone()
+        ));
+        assert!(!check(
+            json!({"must": [{"key": "meta.lang", "match": {"value": "de"}}]}),
+            p
+        ));
     }
 
     #[test]
@@ -152,13 +160,21 @@ mod tests {
         for (bad, needle) in [
             (json!([]), "expected an object"),
             (json!({"must": [{"key": "a"}]}), "needs `match` or `range`"),
-            (json!({"must": [{"key": "a", "match": {"value": 1.5}}]}), "not an integer"),
-            (json!({"must": [{"key": "a", "range": {"gt": "x"}}]}), "must be a number"),
+            (
+                json!({"must": [{"key": "a", "match": {"value": 1.5}}]}),
+                "not an integer",
+            ),
+            (
+                json!({"must": [{"key": "a", "range": {"gt": "x"}}]}),
+                "must be a number",
+            ),
             (json!({"must": [{"foo": 1}]}), "needs one of"),
             (json!({"whatever": []}), "unknown key"),
             (json!({"must": [{"has_id": [-1]}]}), "has_id"),
         ] {
-            let e = Filter::from_json(&bad).expect_err("must be refused").to_string();
+            let e = Filter::from_json(&bad)
+                .expect_err("must be refused")
+                .to_string();
             assert!(e.contains(needle), "{e} should mention {needle}");
         }
     }

@@ -47,7 +47,10 @@ pub(super) fn filter(value: &Value, at: &str) -> Result<Filter> {
 
 fn condition(value: &Value, at: &str) -> Result<Condition> {
     let Value::Object(obj) = value else {
-        return err(at, format!("a condition must be an object, got {}", json_kind(value)));
+        return err(
+            at,
+            format!("a condition must be an object, got {}", json_kind(value)),
+        );
     };
     if obj.contains_key("key") {
         return field_condition(obj, at).map(Condition::Field);
@@ -73,7 +76,10 @@ fn condition(value: &Value, at: &str) -> Result<Condition> {
         return Ok(Condition::Filter(Box::new(filter(value, at)?)));
     }
     if obj.contains_key("nested") || obj.contains_key("filter") {
-        return err(at, "nested-object conditions are not supported; use dotted keys");
+        return err(
+            at,
+            "nested-object conditions are not supported; use dotted keys",
+        );
     }
     err(
         at,
@@ -130,7 +136,10 @@ fn match_of(value: &Value, at: &str) -> Result<Match> {
         "any" => Ok(Match::Any(match_values(v, &format!("{at}.any"))?)),
         "except" => Ok(Match::Except(match_values(v, &format!("{at}.except"))?)),
         "text" | "phrase" => err(at, "full-text match is not supported yet"),
-        other => err(at, format!("unknown match kind `{other}` (use value, any or except)")),
+        other => err(
+            at,
+            format!("unknown match kind `{other}` (use value, any or except)"),
+        ),
     }
 }
 
@@ -151,9 +160,18 @@ fn match_value(value: &Value, at: &str) -> Result<MatchValue> {
         Value::Bool(b) => Ok(MatchValue::Bool(*b)),
         Value::Number(n) => match n.as_i64() {
             Some(i) => Ok(MatchValue::Integer(i)),
-            None => err(at, format!("{n} is not an integer; use `range` for other numbers")),
+            None => err(
+                at,
+                format!("{n} is not an integer; use `range` for other numbers"),
+            ),
         },
-        other => err(at, format!("expected a string, integer or boolean, got {}", json_kind(other))),
+        other => err(
+            at,
+            format!(
+                "expected a string, integer or boolean, got {}",
+                json_kind(other)
+            ),
+        ),
     }
 }
 
@@ -169,14 +187,24 @@ fn range_of(value: &Value, at: &str) -> Result<Range> {
                 Some(x) if x.is_finite() => Some(x),
                 _ => return err(at, format!("bound `{k}` is not a finite number")),
             },
-            other => return err(at, format!("bound `{k}` must be a number, got {}", json_kind(other))),
+            other => {
+                return err(
+                    at,
+                    format!("bound `{k}` must be a number, got {}", json_kind(other)),
+                )
+            }
         };
         match k.as_str() {
             "gt" => range.gt = bound,
             "gte" => range.gte = bound,
             "lt" => range.lt = bound,
             "lte" => range.lte = bound,
-            other => return err(at, format!("unknown bound `{other}` (use gt, gte, lt, lte)")),
+            other => {
+                return err(
+                    at,
+                    format!("unknown bound `{other}` (use gt, gte, lt, lte)"),
+                )
+            }
         }
     }
     Ok(range)

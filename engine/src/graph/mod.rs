@@ -53,7 +53,9 @@ impl PartialOrd for Neighbor {
 }
 impl Ord for Neighbor {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
+        self.dist
+            .total_cmp(&other.dist)
+            .then(self.id.cmp(&other.id))
     }
 }
 
@@ -107,13 +109,17 @@ impl Graph {
         let start = self.len() as u32;
         let mult = 1.0 / (self.m as f64).ln();
         for node in start..start + count as u32 {
-            let u = (splitmix64(self.seed ^ (node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 11)
-                as f64
+            let u = (splitmix64(self.seed ^ (node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                >> 11) as f64
                 / (1u64 << 53) as f64;
             let level = ((-(1.0 - u).ln() * mult) as usize).min(MAX_LEVEL);
             self.levels.push(level as u8);
             self.links0.extend((0..=self.m0).map(|_| AtomicU32::new(0)));
-            self.upper.push((0..level * (self.m + 1)).map(|_| AtomicU32::new(0)).collect());
+            self.upper.push(
+                (0..level * (self.m + 1))
+                    .map(|_| AtomicU32::new(0))
+                    .collect(),
+            );
             self.locks.push(Mutex::new(()));
         }
         start..start + count as u32
@@ -124,7 +130,9 @@ impl Graph {
         if nodes.len() < 64 {
             nodes.for_each(|n| self.insert(n, ef_construct, src));
         } else {
-            nodes.into_par_iter().for_each(|n| self.insert(n, ef_construct, src));
+            nodes
+                .into_par_iter()
+                .for_each(|n| self.insert(n, ef_construct, src));
         }
     }
 
@@ -178,7 +186,8 @@ impl Graph {
             }
             let _guard = self.entry_lock.lock();
             if self.entry().is_none() {
-                self.entry.store(((level as u64) << 32) | node as u64, Release);
+                self.entry
+                    .store(((level as u64) << 32) | node as u64, Release);
                 return;
             }
         };
@@ -188,8 +197,18 @@ impl Graph {
             (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
         }
         for layer in (0..=level.min(max_level)).rev() {
-            let entry = [Neighbor { dist: cur_dist, id: cur }];
-            let mut found = self.search_layer(q, &entry, ef_construct, layer, src, None::<&fn(u32) -> bool>);
+            let entry = [Neighbor {
+                dist: cur_dist,
+                id: cur,
+            }];
+            let mut found = self.search_layer(
+                q,
+                &entry,
+                ef_construct,
+                layer,
+                src,
+                None::<&fn(u32) -> bool>,
+            );
             found.retain(|n| n.id != node);
             let chosen = self.select(&found, self.capacity(layer), src);
             {
@@ -206,7 +225,8 @@ impl Graph {
         if level > max_level {
             let _guard = self.entry_lock.lock();
             if self.entry().is_some_and(|(_, l)| level > l) {
-                self.entry.store(((level as u64) << 32) | node as u64, Release);
+                self.entry
+                    .store(((level as u64) << 32) | node as u64, Release);
             }
         }
     }
@@ -231,7 +251,10 @@ impl Graph {
             .iter()
             .map(|a| {
                 let id = a.load(Relaxed);
-                Neighbor { dist: src.distance(base, src.vector(id)), id }
+                Neighbor {
+                    dist: src.distance(base, src.vector(id)),
+                    id,
+                }
             })
             .collect();
         candidates.push(Neighbor { dist, id: new });
@@ -254,7 +277,10 @@ impl Graph {
                 break;
             }
             let v = src.vector(c.id);
-            if kept.iter().all(|k| src.distance(v, src.vector(k.id)) > c.dist) {
+            if kept
+                .iter()
+                .all(|k| src.distance(v, src.vector(k.id)) > c.dist)
+            {
                 kept.push(*c);
             }
         }
@@ -359,7 +385,10 @@ impl Graph {
         for layer in (1..=max_level).rev() {
             (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
         }
-        let entry = [Neighbor { dist: cur_dist, id: cur }];
+        let entry = [Neighbor {
+            dist: cur_dist,
+            id: cur,
+        }];
         let mut found = self.search_layer(q, &entry, ef.max(k), 0, src, accept);
         found.truncate(k);
         found
@@ -368,12 +397,20 @@ impl Graph {
     /// Serialises the graph (little-endian words).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(40 + self.len() * (1 + 4 * (self.m0 + 1)));
-        for w in [FORMAT_VERSION as u64, self.m as u64, self.seed, self.len() as u64] {
+        for w in [
+            FORMAT_VERSION as u64,
+            self.m as u64,
+            self.seed,
+            self.len() as u64,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&self.entry.load(Acquire).to_le_bytes());
         out.extend_from_slice(&self.levels);
-        let words = self.links0.iter().chain(self.upper.iter().flat_map(|u| u.iter()));
+        let words = self
+            .links0
+            .iter()
+            .chain(self.upper.iter().flat_map(|u| u.iter()));
         for w in words {
             out.extend_from_slice(&w.load(Acquire).to_le_bytes());
         }
@@ -407,22 +444,37 @@ impl Graph {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")));
         g.levels = levels.to_vec();
-        g.links0 = words.by_ref().take(n * (g.m0 + 1)).map(AtomicU32::new).collect();
+        g.links0 = words
+            .by_ref()
+            .take(n * (g.m0 + 1))
+            .map(AtomicU32::new)
+            .collect();
         g.upper = levels
             .iter()
-            .map(|&l| words.by_ref().take(l as usize * (m + 1)).map(AtomicU32::new).collect())
+            .map(|&l| {
+                words
+                    .by_ref()
+                    .take(l as usize * (m + 1))
+                    .map(AtomicU32::new)
+                    .collect()
+            })
             .collect();
         g.locks = (0..n).map(|_| Mutex::new(())).collect();
         for node in 0..n as u32 {
             for layer in 0..=g.levels[node as usize] as usize {
                 let list = g.list(node, layer);
                 let count = list[0].load(Relaxed) as usize;
-                if count > g.capacity(layer) || list[1..=count].iter().any(|a| a.load(Relaxed) as usize >= n) {
+                if count > g.capacity(layer)
+                    || list[1..=count]
+                        .iter()
+                        .any(|a| a.load(Relaxed) as usize >= n)
+                {
                     return Err(format!("node {node} has an invalid neighbour list"));
                 }
             }
         }
-        if entry != NO_ENTRY && ((entry as u32) as usize >= n || (entry >> 32) as usize > MAX_LEVEL) {
+        if entry != NO_ENTRY && ((entry as u32) as usize >= n || (entry >> 32) as usize > MAX_LEVEL)
+        {
             return Err("graph entry point is out of range".into());
         }
         g.entry = AtomicU64::new(entry);
@@ -452,7 +504,11 @@ mod tests {
     }
 
     fn grid(n: usize) -> Points {
-        Points((0..n).map(|i| vec![(i % 37) as f32, (i / 37) as f32, ((i * 7) % 11) as f32]).collect())
+        Points(
+            (0..n)
+                .map(|i| vec![(i % 37) as f32, (i / 37) as f32, ((i * 7) % 11) as f32])
+                .collect(),
+        )
     }
 
     #[test]

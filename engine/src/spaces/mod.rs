@@ -90,8 +90,12 @@ mod tests {
     #[test]
     fn simd_and_scalar_kernels_agree() {
         for dim in [1, 3, 16, 50, 128, 384, 768, 4096] {
-            let a: Vec<f32> = (0..dim).map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5).collect();
-            let b: Vec<f32> = (0..dim).map(|i| ((i * 104729) % 89) as f32 / 89.0 - 0.5).collect();
+            let a: Vec<f32> = (0..dim)
+                .map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5)
+                .collect();
+            let b: Vec<f32> = (0..dim)
+                .map(|i| ((i * 104729) % 89) as f32 / 89.0 - 0.5)
+                .collect();
             let tol = 1e-4 * dim as f32;
             assert!((SimdKernel::dot(&a, &b) - ScalarKernel::dot(&a, &b)).abs() < tol);
             assert!((SimdKernel::l2sq(&a, &b) - ScalarKernel::l2sq(&a, &b)).abs() < tol);

@@ -65,7 +65,10 @@ pub fn load(c: &Collection, data: &Vectors, payload: impl Fn(usize) -> Option<Va
     for chunk in rows.chunks(5_000) {
         let batch = chunk
             .iter()
-            .map(|&i| PointStruct::new(i as u64, data.row(i).to_vec(), payload(i)).expect("object payload"))
+            .map(|&i| {
+                PointStruct::new(i as u64, data.row(i).to_vec(), payload(i))
+                    .expect("object payload")
+            })
             .collect();
         c.upsert(batch).expect("upsert");
     }

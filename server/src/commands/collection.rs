@@ -5,7 +5,14 @@ use crate::cli::{CollectionCommand, DistanceArg};
 
 pub fn run(engine: &Engine, cmd: CollectionCommand) -> anyhow::Result<()> {
     match cmd {
-        CollectionCommand::Create { name, dim, distance, m, ef_construct, ef } => {
+        CollectionCommand::Create {
+            name,
+            dim,
+            distance,
+            m,
+            ef_construct,
+            ef,
+        } => {
             let distance = match distance {
                 DistanceArg::Cosine => Distance::Cosine,
                 DistanceArg::Dot => Distance::Dot,
@@ -39,7 +46,10 @@ pub fn run(engine: &Engine, cmd: CollectionCommand) -> anyhow::Result<()> {
                 println!("distance      {}", info.config.distance);
                 println!("points        {}", info.points_count);
                 println!("tombstones    {}", info.tombstones);
-                println!("hnsw          m={} ef_construct={} ef={}", h.m, h.ef_construct, h.ef);
+                println!(
+                    "hnsw          m={} ef_construct={} ef={}",
+                    h.m, h.ef_construct, h.ef
+                );
                 for (field, kind) in &info.payload_indexes {
                     println!("index         {field} ({kind:?})");
                 }

@@ -55,11 +55,16 @@ fn parse_line(line: &str) -> anyhow::Result<PointStruct> {
         None | Some(Value::Null) => None,
         Some(p) => Some(Payload::from_json(p)?),
     };
-    Ok(PointStruct { id, vector, payload })
+    Ok(PointStruct {
+        id,
+        vector,
+        payload,
+    })
 }
 
 fn import_jsonl(c: &Collection, args: &ImportArgs, batch_size: usize) -> anyhow::Result<usize> {
-    let file = File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let file =
+        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let mut done = 0;
     let mut batch = Vec::with_capacity(batch_size);
     let mut first_line = 1;
@@ -69,7 +74,11 @@ fn import_jsonl(c: &Collection, args: &ImportArgs, batch_size: usize) -> anyhow:
             continue;
         }
         let point = parse_line(&line).with_context(|| {
-            format!("{} line {}: {done} points were imported before this batch", args.file.display(), i + 1)
+            format!(
+                "{} line {}: {done} points were imported before this batch",
+                args.file.display(),
+                i + 1
+            )
         })?;
         batch.push(point);
         if batch.len() == batch_size {
@@ -81,13 +90,23 @@ fn import_jsonl(c: &Collection, args: &ImportArgs, batch_size: usize) -> anyhow:
     Ok(done)
 }
 
-fn flush(c: &Collection, batch: &mut Vec<PointStruct>, done: &mut usize, from: usize, to: usize) -> anyhow::Result<()> {
+fn flush(
+    c: &Collection,
+    batch: &mut Vec<PointStruct>,
+    done: &mut usize,
+    from: usize,
+    to: usize,
+) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     let n = batch.len();
     c.upsert(std::mem::take(batch)).with_context(|| {
-        let to = if to == 0 { "end".to_string() } else { to.to_string() };
+        let to = if to == 0 {
+            "end".to_string()
+        } else {
+            to.to_string()
+        };
         format!("batch of lines {from}..{to} was refused; {done} points were imported before it")
     })?;
     *done += n;

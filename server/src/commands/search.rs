@@ -28,7 +28,10 @@ pub fn run(engine: &Engine, args: SearchArgs) -> anyhow::Result<()> {
     } else {
         println!("{:<38} {:>10}  payload", "id", "score");
         for h in hits {
-            let payload = h.payload.map(|p| Value::Object(p.0).to_string()).unwrap_or_default();
+            let payload = h
+                .payload
+                .map(|p| Value::Object(p.0).to_string())
+                .unwrap_or_default();
             println!("{:<38} {:>10.4}  {payload}", h.id.to_string(), h.score);
         }
     }

@@ -20,7 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::open_with(&dir, options)?;
     let c = match engine.collection("crash") {
         Ok(c) => c,
-        Err(_) => engine.create_collection("crash", CollectionConfig::new(DIM, Distance::Euclid))?,
+        Err(_) => {
+            engine.create_collection("crash", CollectionConfig::new(DIM, Distance::Euclid))?
+        }
     };
     let start = c.info().last_seq; // continue numbering after earlier rounds
     let mut out = std::io::stdout().lock();
@@ -28,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let points = (0..BATCH)
             .map(|k| {
                 let id = batch * BATCH / 2 + k;
-                PointStruct::new(id, vector_for(batch, id, DIM), Some(json!({"batch": batch, "k": k})))
+                PointStruct::new(
+                    id,
+                    vector_for(batch, id, DIM),
+                    Some(json!({"batch": batch, "k": k})),
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         c.upsert(points)?;

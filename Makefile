@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+CARGO ?= cargo
+
+.PHONY: setup build run test lint fmt
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release -p cairn-server
+
+## Builds in release mode and runs a short CLI demo on ./data.
+run: build
+	scripts/demo.sh
+
+## Everything the tests need is set up by `setup`; then the whole workspace.
+test: setup
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+	$(CARGO) test --workspace --doc
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
