@@ -308,7 +308,12 @@ impl Segment {
         self.validate_vector(&req.vector)?;
         let mut query = req.vector.clone();
         self.metric.preprocess(&mut query);
-        let want = req.limit.saturating_add(req.offset);
+        // Never more than there are points: `limit` is user input, and it
+        // sizes heaps and the candidate list.
+        let want = req
+            .limit
+            .saturating_add(req.offset)
+            .min(self.ids.live_count());
         if want == 0 {
             return Ok(Vec::new());
         }
@@ -325,7 +330,12 @@ impl Segment {
                     scan(&mut self.ids.live_offsets())
                 }
                 _ => {
-                    let ef = req.ef.unwrap_or(self.config.hnsw.ef).max(want);
+                    // A list longer than the graph buys nothing (and `ef` is user input).
+                    let ef = req
+                        .ef
+                        .unwrap_or(self.config.hnsw.ef)
+                        .max(want)
+                        .min(self.graph.len());
                     let src = Source {
                         vectors: &self.vectors,
                         metric: self.metric,

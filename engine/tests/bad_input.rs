@@ -64,6 +64,33 @@ fn bad_writes_are_refused_and_change_nothing() {
         Filter::from_json(&json!({"must": [{"key": "k", "match": {"value": [1]}}]})),
         Err(EngineError::MalformedFilter(_))
     ));
+    // Absurd limits and offsets are bounded by the data, not allocated.
+    let mut huge = SearchRequest::new(vec![1.0, 0.0, 0.0], usize::MAX);
+    huge.offset = usize::MAX;
+    huge.ef = Some(usize::MAX);
+    assert!(c.search(&huge).expect("huge limit").is_empty());
+    huge.offset = 0;
+    assert_eq!(c.search(&huge).expect("huge limit").len(), 1);
+    huge.exact = true;
+    assert_eq!(c.search(&huge).expect("huge limit, exact").len(), 1);
+    let mut graph_only = CollectionConfig::new(3, Distance::Cosine);
+    graph_only.hnsw.full_scan_threshold = 0;
+    let g = engine
+        .create_collection("graph", graph_only)
+        .expect("create");
+    g.upsert(
+        (1..=3)
+            .map(|i| point(i, vec![1.0, i as f32, 0.0]))
+            .collect(),
+    )
+    .expect("upsert");
+    huge.exact = false;
+    assert_eq!(
+        g.search(&huge)
+            .expect("huge limit and ef on the graph path")
+            .len(),
+        3
+    );
     assert!(c.delete_payload_index("nope").is_err());
     assert!(
         c.delete(PointSelector::Ids(vec![PointId::Num(404)]))

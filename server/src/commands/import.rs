@@ -66,7 +66,7 @@ fn import_jsonl(c: &Collection, args: &ImportArgs, batch_size: usize) -> anyhow:
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let mut done = 0;
-    let mut batch = Vec::with_capacity(batch_size);
+    let mut batch = Vec::new();
     let mut first_line = 1;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read {}", args.file.display()))?;
