@@ -14,13 +14,14 @@ run: build
 	scripts/demo.sh
 
 ## Everything the tests need is set up by `setup`; then the whole workspace.
+## (Doctests first, so the suite's summary line is the last thing printed.)
 test: setup
+	$(CARGO) test --workspace --doc
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
-	$(CARGO) test --workspace --doc
 
 lint:
 	$(CARGO) fmt --all --check
