@@ -9,9 +9,11 @@ setup:
 build: setup
 	$(CARGO) build --release -p cairn-server
 
-## Builds in release mode and runs a short CLI demo on ./data.
+## Builds in release mode, loads a small demo collection into ./data with the
+## CLI, then serves the HTTP API on 127.0.0.1:6333 until Ctrl-C.
 run: build
 	scripts/demo.sh
+	target/release/cairn serve
 
 ## Everything the tests need is set up by `setup`; then the whole workspace.
 ## (Doctests first, so the suite's summary line is the last thing printed.)

@@ -26,4 +26,6 @@ for word in paris river; do
     search "$word" -k 5 --filter '{"must": [{"key": "rank", "range": {"lt": 2000}}]}'
   fi
 done
-printf '\nData is in %s. Try: %s search --collection demo --vector "$(python3 scripts/demo_points.py %s --query king)"\n' "$data" "$cairn" "$glove"
+printf '\nData is in %s. Next, `make run` serves it over HTTP; try:\n' "$data"
+printf '  curl -s localhost:6333/collections/demo/points/query -H "content-type: application/json" -d "{\\"query\\": 982, \\"limit\\": 5, \\"with_payload\\": true}"\n'
+

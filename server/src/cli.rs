@@ -11,15 +11,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Cairn: an embedded vector and RAG indexing engine"
 )]
 pub struct Cli {
-    /// Data directory holding the collections.
-    #[arg(long, global = true, env = "CAIRN_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Data directory holding the collections [default: ./data].
+    #[arg(long, global = true, env = "CAIRN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Serve the HTTP API (Qdrant's REST dialect) until SIGINT/SIGTERM.
+    Serve(ServeArgs),
     /// Create, list, inspect and drop collections.
     #[command(subcommand)]
     Collection(CollectionCommand),
@@ -70,6 +72,16 @@ pub enum CollectionCommand {
     },
     /// Delete a collection and all its data.
     Drop { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:6333].
+    #[arg(long, env = "CAIRN_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// A TOML file with settings; `CAIRN_*` variables and flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -295,3 +295,65 @@ fn errors_go_to_stderr_with_a_nonzero_exit() {
         "line 1",
     );
 }
+
+/// `cairn serve` as a process: settings from a TOML file and `CAIRN_*`
+/// variables, serving, and exit code 0 after SIGTERM.
+#[test]
+fn serve_reads_config_and_env_and_stops_cleanly_on_sigterm() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = dir.path().join("cairn.toml");
+    let data = dir.path().join("from-config");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\nlisten = \"127.0.0.1:1\"\n", data),
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["serve", "--config", config.to_str().expect("utf8")])
+        .env("CAIRN_LISTEN", format!("127.0.0.1:{port}")) // the variable beats the file
+        .env_remove("CAIRN_DATA_DIR")
+        .spawn()
+        .expect("spawn serve");
+    let get = |path: &str| -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !get("/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        assert!(Instant::now() < deadline, "serve did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(get("/collections")
+        .expect("answer")
+        .contains("\"collections\":[]"));
+    assert!(
+        data.join("collections").is_dir(),
+        "data_dir came from the config file"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "serve exits 0 after SIGTERM, got {status:?}"
+    );
+}

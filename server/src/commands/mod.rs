@@ -4,6 +4,7 @@
 mod collection;
 mod import;
 mod search;
+mod serve;
 
 use anyhow::Context;
 use cairn_engine::Engine;
@@ -11,9 +12,14 @@ use cairn_engine::Engine;
 use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let engine = Engine::open(&cli.data_dir)
-        .with_context(|| format!("cannot open data directory {}", cli.data_dir.display()))?;
+    if let Command::Serve(args) = cli.command {
+        return serve::run(cli.data_dir, args);
+    }
+    let data_dir = cli.data_dir.unwrap_or_else(|| "./data".into());
+    let engine = Engine::open(&data_dir)
+        .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     match cli.command {
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Collection(cmd) => collection::run(&engine, cmd)?,
         Command::Import(args) => import::run(&engine, args)?,
         Command::Search(args) => search::run(&engine, args)?,

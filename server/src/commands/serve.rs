@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use cairn_server::config::{ServeConfig, ServeOverrides};
+
+use crate::cli::ServeArgs;
+
+pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig::load(
+        args.config.as_deref(),
+        ServeOverrides {
+            data_dir,
+            listen: args.listen,
+        },
+    )?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "cairn serving");
+        eprintln!("cairn listening on http://{}", config.listen);
+        cairn_server::http::serve(listener, config, shutdown_signal()).await
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

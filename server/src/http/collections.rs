@@ -1,0 +1,171 @@
+//! `/collections` and `/collections/{name}`: create, list, info, exists, drop,
+//! and payload indexes.
+
+use axum::extract::{Path, Query, State};
+use cairn_engine::{CollectionConfig, CollectionInfo, Condition, Filter};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::envelope::{blocking, ok, ApiResult, Body, Started};
+use super::models::{vector_params, CreateCollection, IndexBody};
+use super::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct WaitParam {
+    #[serde(default)]
+    pub wait: Option<bool>,
+}
+
+impl WaitParam {
+    /// Cairn applies every write before answering; `wait=false` is still
+    /// reported as Qdrant does.
+    pub fn status(&self) -> &'static str {
+        if self.wait == Some(false) {
+            "acknowledged"
+        } else {
+            "completed"
+        }
+    }
+}
+
+pub async fn list(State(state): State<AppState>, started: Started) -> ApiResult {
+    let names = state.engine()?.list_collections();
+    let collections: Vec<Value> = names.into_iter().map(|n| json!({"name": n})).collect();
+    ok(&started, json!({"collections": collections}))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    started: Started,
+    Body(body): Body<CreateCollection>,
+) -> ApiResult {
+    let (dim, distance) = vector_params(&body.vectors)?;
+    let mut config = CollectionConfig::new(dim, distance);
+    if let Some(h) = &body.hnsw_config {
+        h.apply(&mut config.hnsw);
+    }
+    let engine = state.engine()?;
+    blocking(move || Ok(engine.create_collection(&name, config).map(|_| ())?)).await?;
+    ok(&started, true)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    started: Started,
+) -> ApiResult {
+    let engine = state.engine()?;
+    blocking(move || Ok(engine.drop_collection(&name)?)).await?;
+    ok(&started, true)
+}
+
+pub async fn exists(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    started: Started,
+) -> ApiResult {
+    let exists = state.engine()?.collection(&name).is_ok();
+    ok(&started, json!({"exists": exists}))
+}
+
+pub async fn info(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    started: Started,
+) -> ApiResult {
+    let c = state.collection(&name)?;
+    let (info, schema) = blocking(move || {
+        let info = c.info();
+        // Qdrant reports, per indexed field, how many points hold a value.
+        let schema: Map<String, Value> = info
+            .payload_indexes
+            .iter()
+            .map(|(field, kind)| {
+                let has_value = Filter {
+                    must_not: vec![Condition::IsEmpty(field.clone())],
+                    ..Filter::default()
+                };
+                let kind = format!("{kind:?}").to_lowercase();
+                (
+                    field.clone(),
+                    json!({"data_type": kind, "points": c.count(Some(&has_value))}),
+                )
+            })
+            .collect();
+        Ok((info, schema))
+    })
+    .await?;
+    ok(&started, info_json(&info, schema))
+}
+
+/// Qdrant's `CollectionInfo`, with the fields its clients require.
+fn info_json(info: &CollectionInfo, payload_schema: Map<String, Value>) -> Value {
+    let h = &info.config.hnsw;
+    json!({
+        "status": "green",
+        "optimizer_status": "ok",
+        "points_count": info.points_count,
+        "indexed_vectors_count": info.points_count,
+        "segments_count": 1,
+        "config": {
+            "params": {
+                "vectors": {"size": info.config.dim, "distance": info.config.distance.to_string()},
+                "shard_number": 1,
+                "replication_factor": 1,
+                "write_consistency_factor": 1,
+                "on_disk_payload": false
+            },
+            "hnsw_config": {
+                "m": h.m,
+                "ef_construct": h.ef_construct,
+                "full_scan_threshold": h.full_scan_threshold,
+                "max_indexing_threads": 0,
+                "on_disk": false
+            },
+            "optimizer_config": {
+                "deleted_threshold": 0.2,
+                "vacuum_min_vector_number": 1000,
+                "default_segment_number": 1,
+                "max_segment_size": null,
+                "memmap_threshold": null,
+                "indexing_threshold": 0,
+                "flush_interval_sec": 5,
+                "max_optimization_threads": null
+            },
+            "wal_config": {"wal_capacity_mb": 64, "wal_segments_ahead": 0},
+            "quantization_config": null
+        },
+        "payload_schema": payload_schema
+    })
+}
+
+pub async fn create_index(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(wait): Query<WaitParam>,
+    started: Started,
+    Body(body): Body<IndexBody>,
+) -> ApiResult {
+    let kind = body.kind()?;
+    let c = state.collection(&name)?;
+    let r = blocking(move || Ok(c.create_payload_index(&body.field_name, kind)?)).await?;
+    ok(
+        &started,
+        json!({"operation_id": r.operation_id, "status": wait.status()}),
+    )
+}
+
+pub async fn delete_index(
+    State(state): State<AppState>,
+    Path((name, field)): Path<(String, String)>,
+    Query(wait): Query<WaitParam>,
+    started: Started,
+) -> ApiResult {
+    let c = state.collection(&name)?;
+    let r = blocking(move || Ok(c.delete_payload_index(&field)?)).await?;
+    ok(
+        &started,
+        json!({"operation_id": r.operation_id, "status": wait.status()}),
+    )
+}

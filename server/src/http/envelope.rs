@@ -1,0 +1,167 @@
+//! Qdrant's response envelope and error shape, and the JSON body extractor.
+//!
+//! Success: `{"result": …, "status": "ok", "time": seconds}` (writes that did
+//! not wait answer `"acknowledged"` inside `result`). Failure:
+//! `{"status": {"error": "…"}, "time": seconds}` with the status code the
+//! error calls for.
+
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cairn_engine::EngineError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// When the request reached its handler; the envelope's `time` counts from it.
+pub struct Started(pub Instant);
+
+impl<S: Send + Sync> FromRequestParts<S> for Started {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Started(Instant::now()))
+    }
+}
+
+pub type ApiResult = Result<Response, ApiError>;
+
+/// Wraps `result` in the success envelope.
+pub fn ok(started: &Started, result: impl Serialize) -> ApiResult {
+    let body = json!({"result": result, "status": "ok", "time": started.0.elapsed().as_secs_f64()});
+    Ok(Json(body).into_response())
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+/// The one response shape of every failure, also used outside handlers
+/// (body limit, panics, fallback).
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"status": {"error": message}, "time": 0.0})),
+    )
+        .into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, error = %self.message, "request failed");
+        }
+        error_response(self.status, &self.message)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        use EngineError::*;
+        let status = match &e {
+            CollectionNotFound(_) => StatusCode::NOT_FOUND,
+            CollectionExists(_) => StatusCode::CONFLICT,
+            InvalidName(_)
+            | DimensionMismatch { .. }
+            | EmptyVector
+            | NonFiniteVector(_)
+            | ZeroVector
+            | PayloadNotObject(_)
+            | MalformedFilter(_)
+            | InvalidConfig(_)
+            | InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Corrupt { .. } | Locked(_) | Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+/// A JSON body: unparsable JSON is 422, a body over the limit 413, and a
+/// well-formed body of the wrong shape 400, each with the parser's message.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<Value>::from_request(req, state)
+            .await
+            .map_err(|r| match r {
+                JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("unparsable JSON body: {}", e.body_text()),
+                ),
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the body with Content-Type: application/json",
+                ),
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is over the configured limit",
+                ),
+                other => ApiError::new(other.status(), other.body_text()),
+            })?;
+        serde_json::from_value(value)
+            .map(Body)
+            .map_err(|e| ApiError::bad_request(format!("format error in JSON body: {e}")))
+    }
+}
+
+/// Like [`Body`], but an empty body means `T::default()`.
+pub struct OptionalBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("unparsable JSON body: {e}"),
+            )
+        })?;
+        serde_json::from_value(value)
+            .map(OptionalBody)
+            .map_err(|e| ApiError::bad_request(format!("format error in JSON body: {e}")))
+    }
+}
+
+/// Runs engine work off the async runtime (graph inserts and searches are
+/// CPU-bound).
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request task failed: {e}"),
+        )
+    })?
+}

@@ -1,0 +1,152 @@
+//! The HTTP API: Qdrant's REST dialect over the engine.
+//!
+//! Request flow: axum routes a request to a handler in `collections`,
+//! `points` or `search`; the handler parses the body (`envelope::Body`:
+//! 422 unparsable, 413 too large, 400 wrong shape), converts Qdrant's shapes
+//! to engine types (`models`), runs the engine call on the blocking pool, and
+//! wraps the answer in Qdrant's envelope. Engine errors map to status codes
+//! in one place (`envelope`). A panicking handler becomes a 500 and the
+//! server keeps serving.
+
+mod collections;
+mod envelope;
+mod models;
+mod points;
+mod search;
+mod service;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use cairn_engine::Engine;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use envelope::error_response;
+pub use state::AppState;
+
+use crate::config::ServeConfig;
+
+/// Every route, with the body limit, panic guard and request log.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let c = "/collections/{name}";
+    Router::new()
+        .route("/", get(service::root))
+        .route("/healthz", get(service::live))
+        .route("/livez", get(service::live))
+        .route("/readyz", get(service::ready))
+        .route("/collections", get(collections::list))
+        .route(
+            c,
+            put(collections::create)
+                .get(collections::info)
+                .delete(collections::delete),
+        )
+        .route(&format!("{c}/exists"), get(collections::exists))
+        .route(&format!("{c}/index"), put(collections::create_index))
+        .route(
+            &format!("{c}/index/{{field}}"),
+            delete(collections::delete_index),
+        )
+        .route(
+            &format!("{c}/points"),
+            put(points::upsert).post(points::retrieve),
+        )
+        .route(&format!("{c}/points/{{id}}"), get(points::get_one))
+        .route(&format!("{c}/points/delete"), post(points::delete))
+        .route(
+            &format!("{c}/points/payload"),
+            post(points::set_payload).put(points::overwrite_payload),
+        )
+        .route(
+            &format!("{c}/points/payload/delete"),
+            post(points::delete_payload),
+        )
+        .route(
+            &format!("{c}/points/payload/clear"),
+            post(points::clear_payload),
+        )
+        .route(&format!("{c}/points/scroll"), post(points::scroll))
+        .route(&format!("{c}/points/count"), post(points::count))
+        .route(&format!("{c}/points/search"), post(search::search))
+        .route(
+            &format!("{c}/points/search/batch"),
+            post(search::search_batch),
+        )
+        .route(&format!("{c}/points/query"), post(search::query))
+        .route(
+            &format!("{c}/points/query/batch"),
+            post(search::query_batch),
+        )
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked; answered 500 and kept serving");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error (logged)")
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+}
+
+/// Serves on `listener` until `shutdown` resolves: stops accepting, lets
+/// in-flight requests finish, then checkpoints every collection.
+/// Collections load in the background while `/readyz` answers 503.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::default();
+    // A failed load stops the server too (and is reported below).
+    let load_failed = Arc::new(tokio::sync::Notify::new());
+    let loader = {
+        let (state, load_failed, data_dir) =
+            (state.clone(), load_failed.clone(), config.data_dir.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            match Engine::open(&data_dir) {
+                Ok(engine) => {
+                    state.set_engine(Arc::new(engine));
+                    tracing::info!(data_dir = %data_dir.display(), "all collections loaded");
+                    Ok(())
+                }
+                Err(e) => {
+                    load_failed.notify_one();
+                    Err(anyhow::anyhow!(
+                        "cannot open data directory {}: {e}",
+                        data_dir.display()
+                    ))
+                }
+            }
+        })
+    };
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown => tracing::info!("shutting down: finishing in-flight requests"),
+            _ = load_failed.notified() => {}
+        }
+    };
+    let app = router(state.clone(), config.max_body_bytes);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await?;
+    loader.await??;
+    if let Some(engine) = state.loaded() {
+        tokio::task::spawn_blocking(move || engine.checkpoint_all()).await??;
+    }
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! Qdrant's request and response shapes, and their conversion to engine
+//! types. Fields Qdrant has but Cairn does not use (shard keys, quantization,
+//! …) are accepted and ignored, so existing clients can send them.
+
+use cairn_engine::{
+    Filter, HnswConfig, Payload, PointId, PointSelector, PointStruct, Record, ScoredPoint,
+};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
+
+use super::envelope::ApiError;
+
+#[derive(Deserialize)]
+pub struct CreateCollection {
+    pub vectors: Value,
+    #[serde(default)]
+    pub hnsw_config: Option<HnswConfigDiff>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct HnswConfigDiff {
+    pub m: Option<usize>,
+    pub ef_construct: Option<usize>,
+    pub full_scan_threshold: Option<usize>,
+}
+
+impl HnswConfigDiff {
+    pub fn apply(&self, h: &mut HnswConfig) {
+        h.m = self.m.unwrap_or(h.m);
+        h.ef_construct = self.ef_construct.unwrap_or(h.ef_construct);
+        h.full_scan_threshold = self.full_scan_threshold.unwrap_or(h.full_scan_threshold);
+    }
+}
+
+/// `vectors: {size, distance}`; named vectors are refused.
+pub fn vector_params(v: &Value) -> Result<(usize, cairn_engine::Distance), ApiError> {
+    let (Some(size), Some(distance)) = (v.get("size"), v.get("distance")) else {
+        return Err(ApiError::bad_request(
+            "`vectors` must be {\"size\": N, \"distance\": \"Cosine\"|\"Dot\"|\"Euclid\"}; named vectors are not supported",
+        ));
+    };
+    let size = size
+        .as_u64()
+        .ok_or_else(|| ApiError::bad_request("`vectors.size` must be a positive integer"))?;
+    let distance = distance
+        .as_str()
+        .ok_or_else(|| ApiError::bad_request("`vectors.distance` must be a string"))?
+        .parse()?;
+    Ok((size as usize, distance))
+}
+
+/// `with_payload`: a bool, a list of keys to include, or
+/// `{"include": [...]}` / `{"exclude": [...]}`.
+#[derive(Clone, Debug, Default)]
+pub enum PayloadSelector {
+    #[default]
+    None,
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl PayloadSelector {
+    pub fn wanted(&self) -> bool {
+        !matches!(self, PayloadSelector::None)
+    }
+
+    pub fn select(&self, payload: Option<Payload>) -> Option<Value> {
+        let map = payload?.0;
+        let pick = |keep: &dyn Fn(&str) -> bool| -> Map<String, Value> {
+            map.iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        Some(Value::Object(match self {
+            PayloadSelector::None => return None,
+            PayloadSelector::All => map,
+            PayloadSelector::Include(keys) => pick(&|k| keys.iter().any(|x| x == k)),
+            PayloadSelector::Exclude(keys) => pick(&|k| !keys.iter().any(|x| x == k)),
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for PayloadSelector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let keys = |v: &Value| -> Option<Vec<String>> {
+            v.as_array()?
+                .iter()
+                .map(|k| k.as_str().map(str::to_string))
+                .collect()
+        };
+        let v = Value::deserialize(d)?;
+        let bad = || {
+            serde::de::Error::custom(
+                "with_payload must be a bool, a list of keys, or {include|exclude: [...]}",
+            )
+        };
+        match &v {
+            Value::Null | Value::Bool(false) => Ok(PayloadSelector::None),
+            Value::Bool(true) => Ok(PayloadSelector::All),
+            Value::Array(_) => keys(&v).map(PayloadSelector::Include).ok_or_else(bad),
+            Value::Object(o) => match (o.get("include"), o.get("exclude")) {
+                (Some(i), _) => keys(i).map(PayloadSelector::Include).ok_or_else(bad),
+                (_, Some(e)) => keys(e).map(PayloadSelector::Exclude).ok_or_else(bad),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+}
+
+fn yes() -> PayloadSelector {
+    PayloadSelector::All
+}
+
+/// `with_vector`: a bool (named vectors are not supported).
+pub fn with_vector<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null | Value::Bool(false) => Ok(false),
+        Value::Bool(true) => Ok(true),
+        _ => Err(serde::de::Error::custom("with_vector must be a bool")),
+    }
+}
+
+/// A dense vector; anything else (named or sparse vectors) is refused.
+pub fn dense_vector(v: Value, at: &str) -> Result<Vec<f32>, ApiError> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|x| x.as_f64().map(|f| f as f32))
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| ApiError::bad_request(format!("{at} must be an array of numbers"))),
+        Value::Object(_) => Err(ApiError::bad_request(format!(
+            "{at}: named and sparse vectors are not supported"
+        ))),
+        _ => Err(ApiError::bad_request(format!(
+            "{at} must be an array of numbers"
+        ))),
+    }
+}
+
+fn filter_of(v: Option<Value>) -> Result<Option<Filter>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(f) => Ok(Some(Filter::from_json(&f)?)),
+    }
+}
+
+fn ids_of(v: &Value, at: &str) -> Result<Vec<PointId>, ApiError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request(format!("`{at}` must be a list of point ids")))?;
+    Ok(items
+        .iter()
+        .map(PointId::from_json)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The body of `PUT /collections/{name}/points`: `{"points": [...]}` or
+/// `{"batch": {"ids", "vectors", "payloads"}}`.
+pub fn points_to_upsert(mut body: Map<String, Value>) -> Result<Vec<PointStruct>, ApiError> {
+    if let Some(points) = body.remove("points") {
+        let Value::Array(points) = points else {
+            return Err(ApiError::bad_request("`points` must be a list"));
+        };
+        return points
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let Value::Object(mut p) = p else {
+                    return Err(ApiError::bad_request(format!(
+                        "points[{i}] must be an object"
+                    )));
+                };
+                let id = PointId::from_json(p.get("id").unwrap_or(&Value::Null))?;
+                let vector = dense_vector(
+                    p.remove("vector").unwrap_or(Value::Null),
+                    &format!("points[{i}].vector"),
+                )?;
+                let payload = match p.remove("payload") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(Payload::from_json(v)?),
+                };
+                Ok(PointStruct {
+                    id,
+                    vector,
+                    payload,
+                })
+            })
+            .collect();
+    }
+    let Some(Value::Object(mut batch)) = body.remove("batch") else {
+        return Err(ApiError::bad_request(
+            "body needs `points` (a list of points) or `batch` ({ids, vectors, payloads})",
+        ));
+    };
+    let ids = ids_of(batch.get("ids").unwrap_or(&Value::Null), "batch.ids")?;
+    let Some(Value::Array(vectors)) = batch.remove("vectors") else {
+        return Err(ApiError::bad_request(
+            "`batch.vectors` must be a list of vectors",
+        ));
+    };
+    let payloads = match batch.remove("payloads") {
+        None | Some(Value::Null) => vec![Value::Null; ids.len()],
+        Some(Value::Array(p)) => p,
+        Some(_) => return Err(ApiError::bad_request("`batch.payloads` must be a list")),
+    };
+    if vectors.len() != ids.len() || payloads.len() != ids.len() {
+        return Err(ApiError::bad_request(format!(
+            "batch has {} ids, {} vectors and {} payloads; they must be equal",
+            ids.len(),
+            vectors.len(),
+            payloads.len()
+        )));
+    }
+    ids.into_iter()
+        .zip(vectors)
+        .zip(payloads)
+        .enumerate()
+        .map(|(i, ((id, v), p))| {
+            Ok(PointStruct {
+                id,
+                vector: dense_vector(v, &format!("batch.vectors[{i}]"))?,
+                payload: if p.is_null() {
+                    None
+                } else {
+                    Some(Payload::from_json(p)?)
+                },
+            })
+        })
+        .collect()
+}
+
+/// `{"points": [ids]}` or `{"filter": {...}}`.
+pub fn selector(body: &Map<String, Value>) -> Result<PointSelector, ApiError> {
+    match (body.get("points"), body.get("filter")) {
+        (Some(p), _) if !p.is_null() => Ok(PointSelector::Ids(ids_of(p, "points")?)),
+        (_, Some(f)) if !f.is_null() => Ok(PointSelector::Filter(Filter::from_json(f)?)),
+        _ => Err(ApiError::bad_request(
+            "select points with `points` (a list of ids) or `filter`",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RetrieveBody {
+    pub ids: Vec<Value>,
+    #[serde(default = "yes")]
+    pub with_payload: PayloadSelector,
+    #[serde(default, deserialize_with = "with_vector")]
+    pub with_vector: bool,
+}
+
+impl RetrieveBody {
+    pub fn ids(&self) -> Result<Vec<PointId>, ApiError> {
+        Ok(self
+            .ids
+            .iter()
+            .map(PointId::from_json)
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ScrollBody {
+    #[serde(default)]
+    pub offset: Option<Value>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub filter: Option<Value>,
+    #[serde(default = "yes")]
+    pub with_payload: PayloadSelector,
+    #[serde(default, deserialize_with = "with_vector")]
+    pub with_vector: bool,
+}
+
+impl ScrollBody {
+    pub fn offset(&self) -> Result<Option<PointId>, ApiError> {
+        match &self.offset {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Ok(Some(PointId::from_json(v)?)),
+        }
+    }
+    pub fn filter(&mut self) -> Result<Option<Filter>, ApiError> {
+        filter_of(self.filter.take())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct CountBody {
+    #[serde(default)]
+    pub filter: Option<Value>,
+}
+
+impl CountBody {
+    pub fn filter(&mut self) -> Result<Option<Filter>, ApiError> {
+        filter_of(self.filter.take())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchParams {
+    pub hnsw_ef: Option<usize>,
+    #[serde(default)]
+    pub exact: bool,
+}
+
+/// The shared part of search and query requests.
+#[derive(Deserialize)]
+pub struct SearchCommon {
+    #[serde(default)]
+    pub filter: Option<Value>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub params: Option<SearchParams>,
+    #[serde(default)]
+    pub score_threshold: Option<f32>,
+    #[serde(default)]
+    pub with_payload: PayloadSelector,
+    #[serde(default, deserialize_with = "with_vector")]
+    pub with_vector: bool,
+}
+
+/// Legacy `POST …/points/search`.
+#[derive(Deserialize)]
+pub struct SearchBody {
+    pub vector: Value,
+    #[serde(flatten)]
+    pub common: SearchCommon,
+}
+
+/// The universal `POST …/points/query`.
+#[derive(Deserialize)]
+pub struct QueryBody {
+    #[serde(default)]
+    pub query: Option<Value>,
+    #[serde(flatten)]
+    pub common: SearchCommon,
+}
+
+#[derive(Deserialize)]
+pub struct Batch<T> {
+    pub searches: Vec<T>,
+}
+
+impl SearchCommon {
+    /// An engine request for `vector`, with the defaults Qdrant uses
+    /// (limit 10, no payload, no vector).
+    pub fn request(&mut self, vector: Vec<f32>) -> Result<cairn_engine::SearchRequest, ApiError> {
+        let mut req = cairn_engine::SearchRequest::new(vector, self.limit.unwrap_or(10));
+        req.offset = self.offset.unwrap_or(0);
+        req.filter = filter_of(self.filter.take())?;
+        req.score_threshold = self.score_threshold;
+        req.with_payload = self.with_payload.wanted();
+        req.with_vector = self.with_vector;
+        if let Some(p) = &self.params {
+            req.ef = p.hnsw_ef;
+            req.exact = p.exact;
+        }
+        Ok(req)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct IndexBody {
+    pub field_name: String,
+    pub field_schema: Value,
+}
+
+impl IndexBody {
+    pub fn kind(&self) -> Result<cairn_engine::PayloadSchemaType, ApiError> {
+        let name = match &self.field_schema {
+            Value::String(s) => s.as_str(),
+            Value::Object(o) => o.get("type").and_then(Value::as_str).unwrap_or(""),
+            _ => "",
+        };
+        Ok(name.parse()?)
+    }
+}
+
+/// Qdrant's `Record`.
+pub fn record_json(r: Record, payload: &PayloadSelector) -> Value {
+    let mut out = json!({"id": r.id});
+    if let Some(p) = payload.select(r.payload) {
+        out["payload"] = p;
+    }
+    if let Some(v) = r.vector {
+        out["vector"] = json!(v);
+    }
+    out
+}
+
+/// Qdrant's `ScoredPoint` (`version` is required by clients; Cairn reports 0).
+pub fn scored_json(p: ScoredPoint, payload: &PayloadSelector) -> Value {
+    let mut out = json!({"id": p.id, "version": 0, "score": p.score});
+    if let Some(pl) = payload.select(p.payload) {
+        out["payload"] = pl;
+    }
+    if let Some(v) = p.vector {
+        out["vector"] = json!(v);
+    }
+    out
+}

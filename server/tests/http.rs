@@ -1,0 +1,809 @@
+//! The HTTP API over real sockets: every endpoint of the Qdrant dialect that
+//! Cairn serves, each error code, readiness and graceful shutdown.
+
+use std::path::PathBuf;
+
+use cairn_server::config::ServeConfig;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Server {
+    base: String,
+    client: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    data_dir: PathBuf,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    async fn start_with(max_body_bytes: usize) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let config = ServeConfig {
+            data_dir: dir.path().join("data"),
+            max_body_bytes,
+            ..ServeConfig::default()
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(cairn_server::http::serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        let server = Server {
+            base,
+            client: Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+            data_dir: dir.path().join("data"),
+            dir: Some(dir),
+        };
+        for _ in 0..100 {
+            if server.call(Method::GET, "/readyz", None).await.0 == StatusCode::OK {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    async fn start() -> Server {
+        Server::start_with(32 << 20).await
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A call that must succeed; returns `result`.
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::OK, "{method} {path}: {v}");
+        assert_eq!(v["status"], "ok", "{v}");
+        assert!(v["time"].is_number());
+        v["result"].clone()
+    }
+
+    /// A call that must fail with `code`; checks Qdrant's error shape.
+    async fn fails(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        code: StatusCode,
+        needle: &str,
+    ) {
+        let (status, v) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, code, "{method} {path}: {v}");
+        let msg = v["status"]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("error shape: {v}"));
+        assert!(
+            msg.contains(needle),
+            "{method} {path}: {msg:?} should mention {needle:?}"
+        );
+    }
+
+    /// Stops the server; the returned directory keeps its data alive.
+    async fn shutdown(mut self) -> (PathBuf, tempfile::TempDir) {
+        let _ = self.stop.take().expect("running").send(());
+        self.task
+            .take()
+            .expect("running")
+            .await
+            .expect("join")
+            .expect("serve ended cleanly");
+        (self.data_dir.clone(), self.dir.take().expect("dir"))
+    }
+}
+
+async fn make_collection(s: &Server, name: &str, dim: usize) {
+    s.ok(
+        Method::PUT,
+        &format!("/collections/{name}"),
+        Some(json!({"vectors": {"size": dim, "distance": "Cosine"}})),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_endpoints_and_collection_lifecycle() {
+    let s = Server::start().await;
+    let (code, root) = s.call(Method::GET, "/", None).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(root["version"].is_string());
+    for path in ["/healthz", "/livez", "/readyz"] {
+        assert_eq!(
+            s.call(Method::GET, path, None).await.0,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        s.ok(Method::GET, "/collections", None).await,
+        json!({"collections": []})
+    );
+    let created = s
+        .ok(
+            Method::PUT,
+            "/collections/docs",
+            Some(json!({
+                "vectors": {"size": 4, "distance": "Dot"},
+                "hnsw_config": {"m": 8, "ef_construct": 64, "full_scan_threshold": 10},
+                "shard_number": null, "optimizers_config": null
+            })),
+        )
+        .await;
+    assert_eq!(created, true);
+    let info = s.ok(Method::GET, "/collections/docs", None).await;
+    assert_eq!(info["status"], "green");
+    assert_eq!(info["points_count"], 0);
+    assert_eq!(
+        info["config"]["params"]["vectors"],
+        json!({"size": 4, "distance": "Dot"})
+    );
+    assert_eq!(info["config"]["hnsw_config"]["m"], 8);
+    assert_eq!(info["config"]["hnsw_config"]["full_scan_threshold"], 10);
+    assert_eq!(
+        s.ok(Method::GET, "/collections", None).await,
+        json!({"collections": [{"name": "docs"}]})
+    );
+    assert_eq!(
+        s.ok(Method::GET, "/collections/docs/exists", None).await,
+        json!({"exists": true})
+    );
+    assert_eq!(
+        s.ok(Method::GET, "/collections/nope/exists", None).await,
+        json!({"exists": false})
+    );
+
+    let put = Some(json!({"vectors": {"size": 4, "distance": "Dot"}}));
+    s.fails(
+        Method::PUT,
+        "/collections/docs",
+        put.clone(),
+        StatusCode::CONFLICT,
+        "already exists",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/bad%20name",
+        put,
+        StatusCode::BAD_REQUEST,
+        "invalid collection name",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/x",
+        Some(json!({"vectors": {"a": {"size": 4, "distance": "Dot"}}})),
+        StatusCode::BAD_REQUEST,
+        "named vectors",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/x",
+        Some(json!({"vectors": {"size": 4, "distance": "Manhattan"}})),
+        StatusCode::BAD_REQUEST,
+        "unknown distance",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/x",
+        Some(json!({"vectors": {"size": 0, "distance": "Dot"}})),
+        StatusCode::BAD_REQUEST,
+        "dim must be",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/x",
+        Some(json!({})),
+        StatusCode::BAD_REQUEST,
+        "format error",
+    )
+    .await;
+    s.fails(
+        Method::GET,
+        "/collections/nope",
+        None,
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    s.fails(
+        Method::GET,
+        "/no/such/path",
+        None,
+        StatusCode::NOT_FOUND,
+        "no such endpoint",
+    )
+    .await;
+
+    assert_eq!(s.ok(Method::DELETE, "/collections/docs", None).await, true);
+    s.fails(
+        Method::DELETE,
+        "/collections/docs",
+        None,
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_payloads_scroll_count_and_indexes() {
+    let s = Server::start().await;
+    make_collection(&s, "c", 3).await;
+    let r = s
+        .ok(
+            Method::PUT,
+            "/collections/c/points?wait=true",
+            Some(json!({"points": [
+                {"id": 1, "vector": [1, 0, 0], "payload": {"lang": "en", "n": 1}},
+                {"id": 2, "vector": [0, 1, 0], "payload": {"lang": "fr", "n": 2}},
+                {"id": "550e8400-e29b-41d4-a716-446655440000", "vector": [0, 0, 1]}
+            ]})),
+        )
+        .await;
+    assert_eq!(r["status"], "completed");
+    assert!(r["operation_id"].is_u64());
+    let r = s
+        .ok(Method::PUT, "/collections/c/points?wait=false", Some(json!({"batch": {
+            "ids": [3, 4], "vectors": [[0.9, 0.1, 0], [0.5, 0.5, 0]], "payloads": [{"lang": "en", "n": 3}, null]
+        }})))
+        .await;
+    assert_eq!(r["status"], "acknowledged");
+
+    let got = s
+        .ok(
+            Method::POST,
+            "/collections/c/points",
+            Some(json!({"ids": [2, 1, 99], "with_vector": true})),
+        )
+        .await;
+    assert_eq!(got.as_array().expect("list").len(), 2);
+    assert_eq!(got[0]["id"], 2);
+    assert_eq!(got[0]["payload"], json!({"lang": "fr", "n": 2}));
+    assert_eq!(got[0]["vector"], json!([0.0, 1.0, 0.0]));
+    let got = s
+        .ok(
+            Method::POST,
+            "/collections/c/points",
+            Some(json!({"ids": [1], "with_payload": ["n"]})),
+        )
+        .await;
+    assert_eq!(got[0]["payload"], json!({"n": 1}));
+    assert!(got[0].get("vector").is_none());
+    let got = s
+        .ok(
+            Method::POST,
+            "/collections/c/points",
+            Some(json!({"ids": [1], "with_payload": {"exclude": ["n"]}})),
+        )
+        .await;
+    assert_eq!(got[0]["payload"], json!({"lang": "en"}));
+    let one = s
+        .ok(
+            Method::GET,
+            "/collections/c/points/550e8400-e29b-41d4-a716-446655440000",
+            None,
+        )
+        .await;
+    assert_eq!(one["vector"], json!([0.0, 0.0, 1.0]));
+    s.fails(
+        Method::GET,
+        "/collections/c/points/77",
+        None,
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    s.fails(
+        Method::GET,
+        "/collections/c/points/not-an-id",
+        None,
+        StatusCode::BAD_REQUEST,
+        "not a point id",
+    )
+    .await;
+
+    // Scroll to exhaustion, two at a time.
+    let (mut seen, mut offset) = (Vec::new(), Value::Null);
+    loop {
+        let page = s
+            .ok(
+                Method::POST,
+                "/collections/c/points/scroll",
+                Some(json!({"limit": 2, "offset": offset})),
+            )
+            .await;
+        seen.extend(
+            page["points"]
+                .as_array()
+                .expect("points")
+                .iter()
+                .map(|p| p["id"].clone()),
+        );
+        offset = page["next_page_offset"].clone();
+        if offset.is_null() {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            json!(1),
+            json!(2),
+            json!(3),
+            json!(4),
+            json!("550e8400-e29b-41d4-a716-446655440000")
+        ]
+    );
+
+    let en = json!({"must": [{"key": "lang", "match": {"value": "en"}}]});
+    assert_eq!(
+        s.ok(Method::POST, "/collections/c/points/count", None)
+            .await,
+        json!({"count": 5})
+    );
+    assert_eq!(
+        s.ok(
+            Method::POST,
+            "/collections/c/points/count",
+            Some(json!({"filter": en, "exact": true}))
+        )
+        .await,
+        json!({"count": 2})
+    );
+    let page = s
+        .ok(
+            Method::POST,
+            "/collections/c/points/scroll",
+            Some(json!({"filter": en})),
+        )
+        .await;
+    assert_eq!(page["points"].as_array().expect("points").len(), 2);
+
+    // Payload writes.
+    s.ok(
+        Method::POST,
+        "/collections/c/points/payload?wait=true",
+        Some(json!({"payload": {"tag": "x"}, "points": [1, 2]})),
+    )
+    .await;
+    s.ok(
+        Method::PUT,
+        "/collections/c/points/payload",
+        Some(json!({"payload": {"only": true}, "points": [2]})),
+    )
+    .await;
+    s.ok(
+        Method::POST,
+        "/collections/c/points/payload/delete",
+        Some(json!({"keys": ["n"], "filter": en})),
+    )
+    .await;
+    let got = s
+        .ok(
+            Method::POST,
+            "/collections/c/points",
+            Some(json!({"ids": [1, 2, 3]})),
+        )
+        .await;
+    assert_eq!(got[0]["payload"], json!({"lang": "en", "tag": "x"}));
+    assert_eq!(got[1]["payload"], json!({"only": true}));
+    assert_eq!(got[2]["payload"], json!({"lang": "en"}));
+    s.ok(
+        Method::POST,
+        "/collections/c/points/payload/clear",
+        Some(json!({"points": [3]})),
+    )
+    .await;
+    assert_eq!(
+        s.ok(
+            Method::POST,
+            "/collections/c/points",
+            Some(json!({"ids": [3]}))
+        )
+        .await[0]["payload"],
+        json!({})
+    );
+    s.fails(
+        Method::POST,
+        "/collections/c/points/payload",
+        Some(json!({"payload": {"a": 1}})),
+        StatusCode::BAD_REQUEST,
+        "select points",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/c/points/payload",
+        Some(json!({"payload": [1], "points": [1]})),
+        StatusCode::BAD_REQUEST,
+        "JSON object",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/c/points/payload/delete",
+        Some(json!({"points": [1]})),
+        StatusCode::BAD_REQUEST,
+        "keys",
+    )
+    .await;
+
+    // Payload indexes.
+    s.ok(
+        Method::PUT,
+        "/collections/c/index?wait=true",
+        Some(json!({"field_name": "lang", "field_schema": "keyword"})),
+    )
+    .await;
+    let info = s.ok(Method::GET, "/collections/c", None).await;
+    assert_eq!(
+        info["payload_schema"]["lang"],
+        json!({"data_type": "keyword", "points": 1})
+    );
+    s.fails(
+        Method::PUT,
+        "/collections/c/index",
+        Some(json!({"field_name": "g", "field_schema": "geo"})),
+        StatusCode::BAD_REQUEST,
+        "unknown payload index type",
+    )
+    .await;
+    s.ok(Method::DELETE, "/collections/c/index/lang", None)
+        .await;
+    s.fails(
+        Method::DELETE,
+        "/collections/c/index/lang",
+        None,
+        StatusCode::BAD_REQUEST,
+        "no payload index",
+    )
+    .await;
+
+    // Deletes, by ids and by filter.
+    s.ok(
+        Method::POST,
+        "/collections/c/points/delete?wait=true",
+        Some(json!({"points": [4]})),
+    )
+    .await;
+    s.ok(
+        Method::POST,
+        "/collections/c/points/delete",
+        Some(json!({"filter": {"must": [{"key": "only", "match": {"value": true}}]}})),
+    )
+    .await;
+    assert_eq!(
+        s.ok(Method::POST, "/collections/c/points/count", None)
+            .await,
+        json!({"count": 3})
+    );
+    s.fails(
+        Method::POST,
+        "/collections/c/points/delete",
+        Some(json!({})),
+        StatusCode::BAD_REQUEST,
+        "select points",
+    )
+    .await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_query_in_every_shape() {
+    let s = Server::start().await;
+    make_collection(&s, "q", 2).await;
+    let points: Vec<Value> = (0..50)
+        .map(|i| {
+            let a = i as f64 / 50.0 * std::f64::consts::PI;
+            json!({"id": i, "vector": [a.cos(), a.sin()], "payload": {"even": i % 2 == 0}})
+        })
+        .collect();
+    s.ok(
+        Method::PUT,
+        "/collections/q/points",
+        Some(json!({"points": points})),
+    )
+    .await;
+
+    let hits = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/search",
+            Some(json!({"vector": [1, 0], "limit": 3, "with_payload": true})),
+        )
+        .await;
+    let ids: Vec<i64> = hits
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|h| h["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![0, 1, 2]);
+    assert_eq!(hits[0]["version"], 0);
+    assert!((hits[0]["score"].as_f64().expect("score") - 1.0).abs() < 1e-6);
+    assert_eq!(hits[1]["payload"], json!({"even": false}));
+
+    let odd = json!({"must": [{"key": "even", "match": {"value": false}}]});
+    let r = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query",
+            Some(json!({"query": [1, 0], "limit": 2, "filter": odd, "params": {"hnsw_ef": 64}})),
+        )
+        .await;
+    let ids: Vec<i64> = r["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|h| h["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![1, 3]);
+    assert!(
+        r["points"][0].get("payload").is_none(),
+        "query returns no payload unless asked"
+    );
+
+    // By point id: nearest to point 10's vector, without point 10.
+    let r = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query",
+            Some(json!({"query": 10, "limit": 2})),
+        )
+        .await;
+    let ids: Vec<i64> = r["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|h| h["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&9) && ids.contains(&11), "{ids:?}");
+    let r = s.ok(Method::POST, "/collections/q/points/query", Some(json!({"query": {"nearest": [0, 1]}, "limit": 1, "offset": 1, "params": {"exact": true}}))).await;
+    assert_eq!(r["points"].as_array().expect("points").len(), 1);
+    let r = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query",
+            Some(json!({"query": [1, 0], "limit": 50, "score_threshold": 0.99})),
+        )
+        .await;
+    assert!(r["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .all(|p| p["score"].as_f64().expect("score") >= 0.99));
+
+    let batch = s.ok(Method::POST, "/collections/q/points/search/batch", Some(json!({"searches": [{"vector": [1, 0], "limit": 1}, {"vector": [-1, 0], "limit": 1}]}))).await;
+    assert_eq!(batch[0][0]["id"], 0);
+    assert_eq!(batch[1][0]["id"], 49);
+    let batch = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query/batch",
+            Some(json!({"searches": [{"query": [1, 0], "limit": 1}, {"query": 0, "limit": 1}]})),
+        )
+        .await;
+    assert_eq!(batch[0]["points"][0]["id"], 0);
+    assert_eq!(batch[1]["points"][0]["id"], 1);
+
+    s.fails(
+        Method::POST,
+        "/collections/q/points/query",
+        Some(json!({"query": [1, 0, 0]})),
+        StatusCode::BAD_REQUEST,
+        "wrong vector dimension",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/q/points/query",
+        Some(json!({"query": 999})),
+        StatusCode::NOT_FOUND,
+        "point 999 not found",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/q/points/query",
+        Some(json!({"limit": 3})),
+        StatusCode::BAD_REQUEST,
+        "`query` is required",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/q/points/query",
+        Some(json!({"query": [1, 0], "filter": {"must": [{"key": "x"}]}})),
+        StatusCode::BAD_REQUEST,
+        "malformed filter",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/q/points/search",
+        Some(json!({"vector": {"name": [1, 0]}})),
+        StatusCode::BAD_REQUEST,
+        "named and sparse",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/nope/points/search",
+        Some(json!({"vector": [1, 0]})),
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_get_400_413_415_and_422() {
+    let s = Server::start_with(4_096).await;
+    make_collection(&s, "b", 3).await;
+    let url = format!("{}/collections/b/points", s.base);
+    let send = |body: String, json_type: bool| {
+        let mut req = s.client.put(&url).body(body);
+        if json_type {
+            req = req.header("content-type", "application/json");
+        }
+        req.send()
+    };
+    let resp = send("{\"points\": [{\"id\": 1, \"vector\": [1, 0".into(), true)
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = send(
+        "{\"points\": [{\"id\": 1, \"vector\": [NaN, 0, 0]}]}".into(),
+        true,
+    )
+    .await
+    .expect("send");
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "NaN is not JSON"
+    );
+    let big = format!(
+        "{{\"points\": [{{\"id\": 1, \"vector\": [1, 0, 0], \"payload\": {{\"x\": \"{}\"}}}}]}}",
+        "a".repeat(8_000)
+    );
+    let resp = send(big, true).await.expect("send");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = resp.json().await.expect("json");
+    assert!(v["status"]["error"]
+        .as_str()
+        .expect("error")
+        .contains("limit"));
+    let resp = send("{\"points\": []}".into(), false).await.expect("send");
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    s.fails(
+        Method::PUT,
+        "/collections/b/points",
+        Some(json!({"points": [{"id": 1, "vector": [1e39, 0, 0]}]})),
+        StatusCode::BAD_REQUEST,
+        "non-finite",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/b/points",
+        Some(json!({"points": [{"id": -5, "vector": [1, 0, 0]}]})),
+        StatusCode::BAD_REQUEST,
+        "unsigned",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/b/points",
+        Some(json!({"batch": {"ids": [1, 2], "vectors": [[1, 0, 0]]}})),
+        StatusCode::BAD_REQUEST,
+        "must be equal",
+    )
+    .await;
+    s.fails(
+        Method::PUT,
+        "/collections/b/points",
+        Some(json!({"nothing": 1})),
+        StatusCode::BAD_REQUEST,
+        "needs `points`",
+    )
+    .await;
+    s.fails(
+        Method::POST,
+        "/collections/b/points/scroll",
+        Some(json!({"limit": "ten"})),
+        StatusCode::BAD_REQUEST,
+        "format error",
+    )
+    .await;
+    assert_eq!(
+        s.ok(Method::POST, "/collections/b/points/count", None)
+            .await,
+        json!({"count": 0}),
+        "nothing was written"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_answers_503() {
+    // A router whose engine never loads stands for the loading phase.
+    let app = cairn_server::http::router(cairn_server::http::AppState::default(), 1 << 20);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new();
+    let ready = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        client
+            .get(format!("{base}/livez"))
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
+    let resp = client
+        .get(format!("{base}/collections"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = resp.json().await.expect("json");
+    assert!(v["status"]["error"]
+        .as_str()
+        .expect("error")
+        .contains("loading"));
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_checkpoints_and_data_survives() {
+    let s = Server::start().await;
+    make_collection(&s, "keep", 3).await;
+    s.ok(
+        Method::PUT,
+        "/collections/keep/points?wait=true",
+        Some(json!({"points": [{"id": 7, "vector": [1, 2, 3], "payload": {"k": "v"}}]})),
+    )
+    .await;
+    let (data_dir, _keep) = s.shutdown().await;
+    let engine = cairn_engine::Engine::open(&data_dir).expect("reopen");
+    let c = engine.collection("keep").expect("collection");
+    let info = c.info();
+    assert_eq!(info.points_count, 1);
+    assert_eq!(info.wal_bytes, 0, "shutdown checkpointed");
+}
