@@ -82,6 +82,12 @@ pub struct ServeArgs {
     /// A TOML file with settings; `CAIRN_*` variables and flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Require this key for every request (full access). Also `CAIRN_API_KEY`.
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// A key allowed to read only. Also `CAIRN_READ_ONLY_API_KEY`.
+    #[arg(long)]
+    pub read_only_api_key: Option<String>,
 }
 
 #[derive(Args, Debug)]

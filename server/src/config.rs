@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ServeConfig {
     /// Where collections live.
     pub data_dir: PathBuf,
@@ -16,6 +16,30 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Full access. With no key at all, the API is open.
+    pub api_key: Option<String>,
+    /// Reads only: GET, and search/query/scroll/count/retrieve.
+    pub read_only_api_key: Option<String>,
+    /// Leave `/`, `/healthz`, `/livez`, `/readyz` (and later `/metrics`)
+    /// open even when keys are set, for probes and scrapers.
+    pub open_health_endpoints: bool,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    /// Keys are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "read_only_api_key",
+                &self.read_only_api_key.as_ref().map(|_| "<set>"),
+            )
+            .field("open_health_endpoints", &self.open_health_endpoints)
+            .finish()
+    }
 }
 
 impl Default for ServeConfig {
@@ -24,6 +48,9 @@ impl Default for ServeConfig {
             data_dir: PathBuf::from("./data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 6333)),
             max_body_bytes: 32 << 20,
+            api_key: None,
+            read_only_api_key: None,
+            open_health_endpoints: true,
         }
     }
 }
@@ -35,6 +62,10 @@ pub struct ServeOverrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only_api_key: Option<String>,
 }
 
 impl ServeConfig {

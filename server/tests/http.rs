@@ -20,16 +20,20 @@ struct Server {
 
 impl Server {
     async fn start_with(max_body_bytes: usize) -> Server {
+        Server::start_config(|c| c.max_body_bytes = max_body_bytes).await
+    }
+
+    async fn start_config(tweak: impl FnOnce(&mut ServeConfig)) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             data_dir: dir.path().join("data"),
-            max_body_bytes,
             ..ServeConfig::default()
         };
+        tweak(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(cairn_server::http::serve(listener, config, async move {
             let _ = stopped.await;
@@ -43,7 +47,15 @@ impl Server {
             dir: Some(dir),
         };
         for _ in 0..100 {
-            if server.call(Method::GET, "/readyz", None).await.0 == StatusCode::OK {
+            let ready = server
+                .client
+                .get(format!("{}/readyz", server.base))
+                .header("api-key", "full-key");
+            if ready
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
                 return server;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -754,7 +766,10 @@ async fn bad_bodies_get_400_413_415_and_422() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_answers_503() {
     // A router whose engine never loads stands for the loading phase.
-    let app = cairn_server::http::router(cairn_server::http::AppState::default(), 1 << 20);
+    let app = cairn_server::http::router(
+        cairn_server::http::AppState::default(),
+        &ServeConfig::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -806,4 +821,137 @@ async fn graceful_shutdown_checkpoints_and_data_survives() {
     let info = c.info();
     assert_eq!(info.points_count, 1);
     assert_eq!(info.wal_bytes, 0, "shutdown checkpointed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_gate_reads_and_writes() {
+    let s = Server::start_config(|c| {
+        c.api_key = Some("full-key".into());
+        c.read_only_api_key = Some("read-key".into());
+    })
+    .await;
+    let send =
+        |method: Method, path: &str, auth: Option<(&'static str, String)>, body: Option<Value>| {
+            let mut req = s.client.request(method, format!("{}{path}", s.base));
+            if let Some((name, value)) = auth {
+                req = req.header(name, value);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            async move { req.send().await.expect("send").status() }
+        };
+    let full = || Some(("api-key", "full-key".to_string()));
+    let bearer = |k: &str| Some(("authorization", format!("Bearer {k}")));
+    let read = || Some(("api-key", "read-key".to_string()));
+    let create = Some(json!({"vectors": {"size": 2, "distance": "Dot"}}));
+
+    assert_eq!(
+        send(Method::GET, "/readyz", None, None).await,
+        StatusCode::OK,
+        "health stays open"
+    );
+    assert_eq!(
+        send(Method::GET, "/collections", None, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(
+            Method::GET,
+            "/collections",
+            Some(("api-key", "nope".into())),
+            None
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(Method::PUT, "/collections/k", read(), create.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(Method::PUT, "/collections/k", full(), create).await,
+        StatusCode::OK
+    );
+    let points = Some(json!({"points": [{"id": 1, "vector": [1, 0]}]}));
+    assert_eq!(
+        send(Method::PUT, "/collections/k/points", read(), points.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(
+            Method::PUT,
+            "/collections/k/points",
+            bearer("full-key"),
+            points
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(Method::GET, "/collections/k", read(), None).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(Method::GET, "/collections/k", bearer("read-key"), None).await,
+        StatusCode::OK
+    );
+    let query = Some(json!({"query": [1, 0]}));
+    assert_eq!(
+        send(Method::POST, "/collections/k/points/query", read(), query).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            Method::POST,
+            "/collections/k/points/scroll",
+            read(),
+            Some(json!({}))
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(Method::POST, "/collections/k/points/count", read(), None).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            Method::POST,
+            "/collections/k/points",
+            read(),
+            Some(json!({"ids": [1]}))
+        )
+        .await,
+        StatusCode::OK
+    );
+    let del = Some(json!({"points": [1]}));
+    assert_eq!(
+        send(Method::POST, "/collections/k/points/delete", read(), del).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(Method::DELETE, "/collections/k", read(), None).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(Method::POST, "/collections/k/points/count", full(), None).await,
+        StatusCode::OK
+    );
+    let (_, _keep) = s.shutdown().await;
+
+    let closed = Server::start_config(|c| {
+        c.api_key = Some("full-key".into());
+        c.open_health_endpoints = false;
+    })
+    .await;
+    let status = closed
+        .client
+        .get(format!("{}/healthz", closed.base))
+        .send()
+        .await
+        .expect("send")
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "health can be closed too");
+    closed.shutdown().await;
 }

@@ -11,6 +11,8 @@ pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
         ServeOverrides {
             data_dir,
             listen: args.listen,
+            api_key: args.api_key,
+            read_only_api_key: args.read_only_api_key,
         },
     )?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

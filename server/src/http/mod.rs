@@ -8,6 +8,7 @@
 //! in one place (`envelope`). A panicking handler becomes a 500 and the
 //! server keeps serving.
 
+mod auth;
 mod collections;
 mod envelope;
 mod models;
@@ -34,8 +35,14 @@ pub use state::AppState;
 
 use crate::config::ServeConfig;
 
-/// Every route, with the body limit, panic guard and request log.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// Every route, with (outermost first) the request log, the panic guard,
+/// API-key checks and the body limit.
+pub fn router(state: AppState, config: &ServeConfig) -> Router {
+    let keys = std::sync::Arc::new(auth::Keys {
+        full: config.api_key.clone(),
+        read_only: config.read_only_api_key.clone(),
+        open_health: config.open_health_endpoints,
+    });
     let c = "/collections/{name}";
     Router::new()
         .route("/", get(service::root))
@@ -87,7 +94,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(keys, auth::check))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked; answered 500 and kept serving");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error (logged)")
@@ -140,7 +148,7 @@ pub async fn serve(
             _ = load_failed.notified() => {}
         }
     };
-    let app = router(state.clone(), config.max_body_bytes);
+    let app = router(state.clone(), &config);
     axum::serve(listener, app)
         .with_graceful_shutdown(stop)
         .await?;
