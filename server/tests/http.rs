@@ -955,3 +955,55 @@ async fn api_keys_gate_reads_and_writes() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "health can be closed too");
     closed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_routes_collections_and_searches() {
+    let s = Server::start().await;
+    make_collection(&s, "metered", 2).await;
+    s.ok(
+        Method::PUT,
+        "/collections/metered/points",
+        Some(json!({"points": [{"id": 1, "vector": [1, 0]}, {"id": 2, "vector": [0, 1]}]})),
+    )
+    .await;
+    s.ok(
+        Method::POST,
+        "/collections/metered/points/query",
+        Some(json!({"query": [1, 0], "params": {"hnsw_ef": 40}})),
+    )
+    .await;
+    s.fails(
+        Method::GET,
+        "/collections/missing-one",
+        None,
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    let resp = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.expect("text");
+    for needle in [
+        r#"cairn_http_requests_total{method="PUT",route="/collections/{name}",status="200"}"#,
+        r#"cairn_http_requests_total{method="GET",route="/collections/{name}",status="404"}"#,
+        r#"cairn_http_request_duration_seconds_bucket{method="POST",route="/collections/{name}/points/query""#,
+        r#"cairn_collection_points{collection="metered"} 2"#,
+        r#"cairn_collection_segments{collection="metered"} 1"#,
+        r#"cairn_wal_bytes{collection="metered"}"#,
+        r#"cairn_search_ef_sum{collection="metered"} 40"#,
+        r#"cairn_search_results_sum{collection="metered"} 2"#,
+        "cairn_process_resident_memory_bytes ",
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+    assert!(
+        !text.contains("missing-one"),
+        "raw paths never become labels"
+    );
+    s.shutdown().await;
+}

@@ -11,6 +11,7 @@
 mod auth;
 mod collections;
 mod envelope;
+mod metrics;
 mod models;
 mod points;
 mod search;
@@ -49,6 +50,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/healthz", get(service::live))
         .route("/livez", get(service::live))
         .route("/readyz", get(service::ready))
+        .route("/metrics", get(metrics::scrape))
         .route("/collections", get(collections::list))
         .route(
             c,
@@ -94,6 +96,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         )
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(keys, auth::check))
         .layer(CatchPanicLayer::custom(|_| {

@@ -32,6 +32,11 @@ fn run(
         req.filter = Some(f);
     }
     let hits = c.search(&req)?;
+    let ef = req
+        .ef
+        .unwrap_or(c.config().hnsw.ef)
+        .max(req.limit.saturating_add(req.offset));
+    super::metrics::observe_search(c.name(), ef, hits.len());
     Ok(hits
         .into_iter()
         .map(|h| scored_json(h, &common.with_payload))
