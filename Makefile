@@ -1,10 +1,14 @@
 # The two commands a fresh machine needs: `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: setup build run test lint fmt
+.PHONY: setup test-setup build run test lint fmt
 
 setup:
 	@scripts/setup.sh
+
+## The tests also need the pinned Python client, in the git-ignored .venv.
+test-setup: setup
+	@scripts/python_env.sh >/dev/null
 
 build: setup
 	$(CARGO) build --release -p cairn-server
@@ -15,15 +19,17 @@ run: build
 	scripts/demo.sh
 	target/release/cairn serve
 
-## Everything the tests need is set up by `setup`; then the whole workspace.
+## Everything the tests need is set up by `setup` and the scripts it calls:
+## the Rust workspace, then the qdrant-client test in a project venv.
 ## (Doctests first, so the suite's summary line is the last thing printed.)
-test: setup
+test: test-setup
 	$(CARGO) test --workspace --doc
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	scripts/python_tests.sh
 
 lint:
 	$(CARGO) fmt --all --check

@@ -2,6 +2,7 @@
 # Installs what building and testing Cairn needs on a fresh machine of this
 # project's kind (Rust stable, Python 3). Idempotent; safe to run repeatedly.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
 need cargo
 need python3

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs tests/python (the official qdrant-client against `cairn serve`) in the
+# project's own virtualenv, which scripts/python_env.sh creates on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=$(scripts/python_env.sh)
+cargo build -q -p cairn-server
+CAIRN_BIN="$PWD/target/debug/cairn" "$python" -m pytest -q tests/python
