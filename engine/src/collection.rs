@@ -282,6 +282,20 @@ impl Collection {
         })
     }
 
+    /// Changes HNSW parameters. `ef`, `ef_construct` and
+    /// `full_scan_threshold` apply at once; a new `m` rebuilds the graph.
+    pub fn update_hnsw(&self, hnsw: crate::types::HnswConfig) -> Result<UpdateResult> {
+        let mut probe = self.config();
+        let rebuild = probe.hnsw.m != hnsw.m;
+        probe.hnsw = hnsw.clone();
+        probe.validate()?;
+        let result = self.write(|_| Ok(Some(Operation::UpdateHnsw(hnsw))))?;
+        if rebuild {
+            self.compact()?;
+        }
+        Ok(result)
+    }
+
     pub fn get(&self, ids: &[PointId], with_payload: bool, with_vector: bool) -> Vec<Record> {
         self.segment.read().get(ids, with_payload, with_vector)
     }

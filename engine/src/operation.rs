@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Payload, PayloadSchemaType, PointId, PointStruct};
+use crate::types::{HnswConfig, Payload, PayloadSchemaType, PointId, PointStruct};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Operation {
@@ -39,4 +39,7 @@ pub enum Operation {
     DeleteFieldIndex {
         field: String,
     },
+    /// New HNSW parameters; a changed `m` takes effect when the graph is
+    /// next rebuilt (the collection compacts right after logging it).
+    UpdateHnsw(HnswConfig),
 }

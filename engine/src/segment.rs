@@ -201,6 +201,7 @@ impl Segment {
             Operation::DeleteFieldIndex { field } => {
                 self.index.drop_field(&field);
             }
+            Operation::UpdateHnsw(hnsw) => self.config.hnsw = hnsw,
         }
     }
 

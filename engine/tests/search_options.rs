@@ -69,3 +69,51 @@ fn thresholds_offsets_and_vectors_follow_qdrant() {
         assert!(page[0].payload.is_none(), "payload only when asked");
     }
 }
+
+#[test]
+fn hnsw_parameters_can_change_and_persist() {
+    use cairn_engine::PointId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = cairn_datasets::synthetic::clustered(3_000, 8, 10, 0.1, 4);
+    {
+        let engine = Engine::open(dir.path()).expect("open");
+        let mut config = CollectionConfig::new(8, Distance::Euclid);
+        config.hnsw.m = 16;
+        let c = engine.create_collection("c", config).expect("create");
+        let points = data
+            .rows()
+            .enumerate()
+            .map(|(i, r)| PointStruct::new(i as u64, r.to_vec(), None).expect("point"))
+            .collect();
+        c.upsert(points).expect("upsert");
+        let before = c.info();
+        let mut bad = before.config.hnsw.clone();
+        bad.m = 1;
+        assert!(
+            c.update_hnsw(bad).is_err(),
+            "invalid parameters are refused"
+        );
+        assert_eq!(c.info(), before, "and change nothing");
+        let mut new = before.config.hnsw.clone();
+        new.m = 8;
+        new.ef = 50;
+        new.full_scan_threshold = 0;
+        c.update_hnsw(new).expect("update");
+        let hits = c
+            .search(&SearchRequest::new(data.row(42).to_vec(), 1))
+            .expect("search");
+        assert_eq!(
+            hits[0].id,
+            PointId::Num(42),
+            "the rebuilt graph (m = 8) still finds points"
+        );
+    }
+    let engine = Engine::open(dir.path()).expect("reopen");
+    let hnsw = engine
+        .collection("c")
+        .expect("collection")
+        .info()
+        .config
+        .hnsw;
+    assert_eq!((hnsw.m, hnsw.ef, hnsw.full_scan_threshold), (8, 50, 0));
+}

@@ -249,6 +249,36 @@ async fn service_endpoints_and_collection_lifecycle() {
     )
     .await;
 
+    let patched = s
+        .ok(
+            Method::PATCH,
+            "/collections/docs",
+            Some(json!({
+                "hnsw_config": {"m": 12, "full_scan_threshold": 5},
+                "optimizers_config": {"indexing_threshold": 1000}
+            })),
+        )
+        .await;
+    assert_eq!(patched, true);
+    let info = s.ok(Method::GET, "/collections/docs", None).await;
+    assert_eq!(info["config"]["hnsw_config"]["m"], 12);
+    assert_eq!(info["config"]["hnsw_config"]["full_scan_threshold"], 5);
+    s.fails(
+        Method::PATCH,
+        "/collections/docs",
+        Some(json!({"hnsw_config": {"m": 1}})),
+        StatusCode::BAD_REQUEST,
+        "m must be",
+    )
+    .await;
+    s.fails(
+        Method::PATCH,
+        "/collections/nope",
+        Some(json!({})),
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
     assert_eq!(s.ok(Method::DELETE, "/collections/docs", None).await, true);
     s.fails(
         Method::DELETE,

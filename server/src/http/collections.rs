@@ -169,3 +169,21 @@ pub async fn delete_index(
         json!({"operation_id": r.operation_id, "status": wait.status()}),
     )
 }
+
+/// `PATCH /collections/{name}`: `hnsw_config` is applied (`m` rebuilds the
+/// graph); `optimizers_config`, `params` and the rest are accepted and
+/// ignored, since Cairn has nothing they would tune.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    started: Started,
+    Body(body): Body<super::models::UpdateCollection>,
+) -> ApiResult {
+    let c = state.collection(&name)?;
+    if let Some(diff) = body.hnsw_config {
+        let mut hnsw = c.config().hnsw;
+        diff.apply(&mut hnsw);
+        blocking(move || Ok(c.update_hnsw(hnsw)?)).await?;
+    }
+    ok(&started, true)
+}

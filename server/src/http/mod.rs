@@ -56,7 +56,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             c,
             put(collections::create)
                 .get(collections::info)
-                .delete(collections::delete),
+                .delete(collections::delete)
+                .patch(collections::update),
         )
         .route(&format!("{c}/exists"), get(collections::exists))
         .route(&format!("{c}/index"), put(collections::create_index))

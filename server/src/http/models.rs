@@ -17,6 +17,12 @@ pub struct CreateCollection {
     pub hnsw_config: Option<HnswConfigDiff>,
 }
 
+#[derive(Deserialize)]
+pub struct UpdateCollection {
+    #[serde(default)]
+    pub hnsw_config: Option<HnswConfigDiff>,
+}
+
 #[derive(Deserialize, Default)]
 pub struct HnswConfigDiff {
     pub m: Option<usize>,
