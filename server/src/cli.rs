@@ -88,6 +88,12 @@ pub struct ServeArgs {
     /// A key allowed to read only. Also `CAIRN_READ_ONLY_API_KEY`.
     #[arg(long)]
     pub read_only_api_key: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -20,9 +20,13 @@ pub struct ServeConfig {
     pub api_key: Option<String>,
     /// Reads only: GET, and search/query/scroll/count/retrieve.
     pub read_only_api_key: Option<String>,
-    /// Leave `/`, `/healthz`, `/livez`, `/readyz` (and later `/metrics`)
-    /// open even when keys are set, for probes and scrapers.
+    /// Leave `/`, `/healthz`, `/livez`, `/readyz` and `/metrics` open even
+    /// when keys are set, for probes and scrapers.
     pub open_health_endpoints: bool,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -38,6 +42,7 @@ impl std::fmt::Debug for ServeConfig {
                 &self.read_only_api_key.as_ref().map(|_| "<set>"),
             )
             .field("open_health_endpoints", &self.open_health_endpoints)
+            .field("tls_cert", &self.tls_cert)
             .finish()
     }
 }
@@ -51,6 +56,8 @@ impl Default for ServeConfig {
             api_key: None,
             read_only_api_key: None,
             open_health_endpoints: true,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -66,6 +73,10 @@ pub struct ServeOverrides {
     pub api_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only_api_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeConfig {

@@ -13,6 +13,8 @@ pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
             listen: args.listen,
             api_key: args.api_key,
             read_only_api_key: args.read_only_api_key,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
         },
     )?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -21,7 +23,8 @@ pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "cairn serving");
-        eprintln!("cairn listening on http://{}", config.listen);
+        let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+        eprintln!("cairn listening on {scheme}://{}", config.listen);
         cairn_server::http::serve(listener, config, shutdown_signal()).await
     })
 }

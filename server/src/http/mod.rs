@@ -123,6 +123,9 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if config.tls_cert.is_some() != config.tls_key.is_some() {
+        anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    }
     let state = AppState::default();
     // A failed load stops the server too (and is reported below).
     let load_failed = Arc::new(tokio::sync::Notify::new());
@@ -153,12 +156,50 @@ pub async fn serve(
         }
     };
     let app = router(state.clone(), &config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await?;
+    match (&config.tls_cert, &config.tls_key) {
+        (None, None) => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await?
+        }
+        (Some(cert), Some(key)) => serve_tls(listener, app, cert, key, stop).await?,
+        _ => unreachable!("checked at the top"),
+    }
     loader.await??;
     if let Some(engine) = state.loaded() {
         tokio::task::spawn_blocking(move || engine.checkpoint_all()).await??;
     }
+    Ok(())
+}
+
+/// HTTPS with rustls (the `ring` provider): same app, same graceful shutdown.
+async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Installing twice (e.g. several servers in one test process) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot load TLS certificate {} / key {}: {e}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        stop.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(app.into_make_service())
+        .await?;
     Ok(())
 }
