@@ -38,8 +38,21 @@ pub enum PointSelector {
     Filter(Filter),
 }
 
+/// When an upsert answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Once it is durable (fsync'd to the WAL) and visible to searches.
+    Applied,
+    /// Once it is durable; it becomes visible at the next write, checkpoint
+    /// or [`Collection::apply_pending`], whichever comes first.
+    Logged,
+}
+
 struct Writer {
     wal: Wal,
+    /// A logged write not yet applied (at most one: every write applies the
+    /// previous one first, so validation always sees every earlier write).
+    pending: Option<Operation>,
     next_seq: u64,
     generation: u64,
     vectors_file: String,
@@ -124,6 +137,7 @@ impl Collection {
             options,
             writer: Mutex::new(Writer {
                 wal,
+                pending: None,
                 next_seq: last + 1,
                 generation: meta.generation,
                 vectors_file: meta.vectors_file,
@@ -167,10 +181,19 @@ impl Collection {
         &self,
         plan: impl FnOnce(&Segment) -> Result<Option<Operation>>,
     ) -> Result<UpdateResult> {
+        self.write_with(WriteMode::Applied, plan)
+    }
+
+    fn write_with(
+        &self,
+        mode: WriteMode,
+        plan: impl FnOnce(&Segment) -> Result<Option<Operation>>,
+    ) -> Result<UpdateResult> {
         let mut w = self.writer.lock();
         if self.dropped.load(Ordering::SeqCst) {
             return Err(EngineError::CollectionNotFound(self.name.clone()));
         }
+        self.apply_pending_locked(&mut w);
         let Some(op) = plan(&self.segment.read())? else {
             return Ok(UpdateResult {
                 operation_id: w.next_seq - 1,
@@ -180,13 +203,35 @@ impl Collection {
         let seq = w.next_seq;
         w.wal.append(seq, &op)?;
         w.next_seq += 1;
-        self.segment.write().apply(op);
-        // The write is durable now; a failed checkpoint must not turn it into
-        // an error (the WAL still holds it), so it is logged instead.
-        if let Err(e) = self.maintain(&mut w) {
-            tracing::error!(collection = %self.name, error = %e, "checkpoint failed; the WAL keeps every write");
+        match mode {
+            WriteMode::Applied => {
+                self.segment.write().apply(op);
+                self.maintain_logged(&mut w);
+            }
+            WriteMode::Logged => w.pending = Some(op),
         }
         Ok(UpdateResult { operation_id: seq })
+    }
+
+    /// The write is durable already; a failed checkpoint must not turn it
+    /// into an error (the WAL still holds it), so it is logged instead.
+    fn maintain_logged(&self, w: &mut Writer) {
+        if let Err(e) = self.maintain(w) {
+            tracing::error!(collection = %self.name, error = %e, "checkpoint failed; the WAL keeps every write");
+        }
+    }
+
+    fn apply_pending_locked(&self, w: &mut Writer) {
+        if let Some(op) = w.pending.take() {
+            self.segment.write().apply(op);
+            self.maintain_logged(w);
+        }
+    }
+
+    /// Makes a [`WriteMode::Logged`] write visible now.
+    pub fn apply_pending(&self) {
+        let mut w = self.writer.lock();
+        self.apply_pending_locked(&mut w);
     }
 
     fn resolve(segment: &Segment, selector: PointSelector) -> Vec<PointId> {
@@ -200,7 +245,12 @@ impl Collection {
     /// Inserts or replaces points. The batch is atomic: after a crash it is
     /// either entirely present or entirely absent.
     pub fn upsert(&self, points: Vec<PointStruct>) -> Result<UpdateResult> {
-        self.write(|s| {
+        self.upsert_with(points, WriteMode::Applied)
+    }
+
+    /// [`Collection::upsert`], answering per `mode`.
+    pub fn upsert_with(&self, points: Vec<PointStruct>, mode: WriteMode) -> Result<UpdateResult> {
+        self.write_with(mode, |s| {
             if points.is_empty() {
                 return Ok(None);
             }
@@ -342,6 +392,9 @@ impl Collection {
     }
 
     fn compact_locked(&self, w: &mut Writer) -> Result<()> {
+        if let Some(op) = w.pending.take() {
+            self.segment.write().apply(op);
+        }
         let generation = w.generation + 1;
         let file = vectors_file(generation);
         let path = self.dir.join(&file);
@@ -360,6 +413,10 @@ impl Collection {
     }
 
     fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
+        // The checkpoint claims every logged stamp, so apply them all first.
+        if let Some(op) = w.pending.take() {
+            self.segment.write().apply(op);
+        }
         let segment = self.segment.read();
         segment.vectors.flush()?;
         let rows = segment.vectors.len();

@@ -35,7 +35,7 @@ mod types;
 mod vector_storage;
 mod wal;
 
-pub use collection::{Collection, PointSelector};
+pub use collection::{Collection, PointSelector, WriteMode};
 pub use engine::{validate_name, Engine, EngineOptions};
 pub use error::{EngineError, Result};
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, Range};

@@ -238,3 +238,48 @@ fn a_second_process_cannot_open_the_same_directory() {
     let err = Engine::open(dir.path()).err().expect("locked").to_string();
     assert!(err.contains("in use"), "{err}");
 }
+
+#[test]
+fn a_logged_write_is_durable_before_it_is_visible() {
+    use cairn_engine::WriteMode;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let point = |id: u64| PointStruct::new(id, vec![id as f32, 1.0], None).expect("point");
+    {
+        let engine = Engine::open(dir.path()).expect("open");
+        let c = engine
+            .create_collection("c", CollectionConfig::new(2, Distance::Dot))
+            .expect("create");
+        c.upsert_with(vec![point(1)], WriteMode::Logged)
+            .expect("logged");
+        assert_eq!(c.count(None), 0, "acknowledged, not yet applied");
+        // The next write applies it first, so it can address point 1.
+        let payload = Payload::from_json(json!({"seen": true})).expect("object");
+        c.set_payload(PointSelector::Ids(vec![PointId::Num(1)]), payload)
+            .expect("set");
+        assert_eq!(
+            c.get(&[PointId::Num(1)], true, false)[0]
+                .payload
+                .as_ref()
+                .expect("payload")
+                .0["seen"],
+            true
+        );
+        c.upsert_with(vec![point(2)], WriteMode::Logged)
+            .expect("logged");
+        assert_eq!(c.count(None), 1);
+        c.apply_pending();
+        assert_eq!(c.count(None), 2, "apply_pending makes it visible");
+        c.upsert_with(vec![point(3)], WriteMode::Logged)
+            .expect("logged");
+        // Dropped without applying or checkpointing: a crash, for the engine.
+    }
+    let engine = Engine::open(dir.path()).expect("reopen");
+    let c = engine.collection("c").expect("collection");
+    assert_eq!(c.count(None), 3, "the unapplied logged write was replayed");
+    c.upsert_with(vec![point(4)], WriteMode::Logged)
+        .expect("logged");
+    c.checkpoint()
+        .expect("checkpoint applies pending writes first");
+    assert_eq!(c.count(None), 4);
+    assert_eq!(c.info().wal_bytes, 0);
+}

@@ -199,6 +199,16 @@ async fn points_payloads_scroll_count_and_indexes() {
         }})))
         .await;
     assert_eq!(r["status"], "acknowledged");
+    // Acknowledged once logged; visible as soon as the background apply ran.
+    for _ in 0..200 {
+        let n = s
+            .ok(Method::POST, "/collections/c/points/count", None)
+            .await;
+        if n["count"] == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 
     let got = s
         .ok(

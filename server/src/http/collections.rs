@@ -17,8 +17,8 @@ pub struct WaitParam {
 }
 
 impl WaitParam {
-    /// Cairn applies every write before answering; `wait=false` is still
-    /// reported as Qdrant does.
+    /// `wait=false` upserts answer once logged (see `points::upsert`); other
+    /// writes are cheap and always applied first. Reported as Qdrant does.
     pub fn status(&self) -> &'static str {
         if self.wait == Some(false) {
             "acknowledged"

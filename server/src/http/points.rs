@@ -2,7 +2,7 @@
 //! scroll and count.
 
 use axum::extract::{Path, Query, State};
-use cairn_engine::{Payload, PointId, PointSelector, ScrollRequest, UpdateResult};
+use cairn_engine::{Payload, PointId, PointSelector, ScrollRequest, UpdateResult, WriteMode};
 use serde_json::{json, Map, Value};
 
 use super::collections::WaitParam;
@@ -28,6 +28,14 @@ pub async fn upsert(
 ) -> ApiResult {
     let c = state.collection(&name)?;
     let points = points_to_upsert(body)?;
+    if wait.wait == Some(false) {
+        // Answer once the batch is in the WAL (fsync'd); build the graph
+        // links right after, off the request's path.
+        let logged = c.clone();
+        let r = blocking(move || Ok(logged.upsert_with(points, WriteMode::Logged)?)).await?;
+        tokio::task::spawn_blocking(move || c.apply_pending());
+        return update(&started, &wait, r);
+    }
     let r = blocking(move || Ok(c.upsert(points)?)).await?;
     update(&started, &wait, r)
 }
