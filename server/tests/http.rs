@@ -932,3 +932,40 @@ async fn metrics_count_routes_collections_and_searches() {
     );
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_a_500_and_the_server_keeps_serving() {
+    use axum::routing::get;
+    // The real layer stack around a route that panics (no such route exists
+    // in the API; this stands for a bug that slipped through).
+    let routes = axum::Router::new()
+        .route("/boom", get(|| async { panic!("a bug") as &'static str }))
+        .route("/fine", get(|| async { "fine" }));
+    let app = cairn_server::http::layered(routes, &ServeConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new();
+    for _ in 0..3 {
+        let resp = client
+            .get(format!("{base}/boom"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let v: Value = resp.json().await.expect("json");
+        assert!(v["status"]["error"]
+            .as_str()
+            .expect("error shape")
+            .contains("internal error"));
+        let fine = client
+            .get(format!("{base}/fine"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(fine.status(), StatusCode::OK, "still serving after a panic");
+    }
+    server.abort();
+}

@@ -36,16 +36,10 @@ pub use state::AppState;
 
 use crate::config::ServeConfig;
 
-/// Every route, with (outermost first) the request log, the panic guard,
-/// API-key checks and the body limit.
+/// Every route of the API, wrapped in [`layered`].
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
-    let keys = std::sync::Arc::new(auth::Keys {
-        full: config.api_key.clone(),
-        read_only: config.read_only_api_key.clone(),
-        open_health: config.open_health_endpoints,
-    });
     let c = "/collections/{name}";
-    Router::new()
+    let routes = Router::new()
         .route("/", get(service::root))
         .route("/healthz", get(service::live))
         .route("/livez", get(service::live))
@@ -96,7 +90,19 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             post(search::query_batch),
         )
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
-        .with_state(state)
+        .with_state(state);
+    layered(routes, config)
+}
+
+/// Wraps routes in the layers every request passes (outermost first): the
+/// request log, the panic guard, API-key checks, the body limit and metrics.
+pub fn layered(routes: Router, config: &ServeConfig) -> Router {
+    let keys = std::sync::Arc::new(auth::Keys {
+        full: config.api_key.clone(),
+        read_only: config.read_only_api_key.clone(),
+        open_health: config.open_health_endpoints,
+    });
+    routes
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(keys, auth::check))
