@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$(scripts/python_env.sh)
-cargo build -q -p cairn-server
+# The workspace's feature set, as `make test` built it: no recompilation.
+cargo build -q --workspace --all-targets
 CAIRN_BIN="$PWD/target/debug/cairn" "$python" -m pytest -q tests/python
