@@ -1,7 +1,18 @@
-//! Cairn's benchmarks: recall@10 versus queries/s and build time, side by side
-//! with hnswlib, FAISS, usearch and `hnsw_rs` in one run, plus HTTP latency.
+//! Cairn's benchmarks: every figure side by side with the peers users would
+//! otherwise pick, measured in the same run, so the README can quote ratios
+//! on a shared, noisy machine.
 //!
-//! Not built yet: this crate is an empty placeholder, and it measures
-//! nothing. Until the performance issue lands, the only measured comparison is
-//! the recall cross-check against `hnsw_rs` in `engine/tests/recall.rs`, which
-//! is a correctness test, not a benchmark.
+//! - `--bin ann`: in-process recall@10 versus single-thread queries/s, p50/p99
+//!   latency, build time and peak memory, for Cairn's engine, the `hnsw_rs`
+//!   crate, and hnswlib, FAISS and usearch (through `python/ann_peers.py`).
+//!   Each library runs in its own process so its peak memory is its own.
+//! - `benches/kernels.rs` (criterion): the distance kernels, simsimd versus a
+//!   plain loop, beside this machine's memory-read bandwidth.
+//!
+//! The harness code lives here; the binaries only parse flags and print.
+
+pub mod memory;
+pub mod plot;
+pub mod recall;
+pub mod report;
+pub mod workload;

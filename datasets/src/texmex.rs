@@ -85,17 +85,31 @@ pub fn read_bvecs(path: impl AsRef<Path>) -> Result<Vectors> {
 }
 
 pub fn write_fvecs(path: impl AsRef<Path>, vectors: &Vectors) -> Result<()> {
-    let path = path.as_ref();
+    write_records(path.as_ref(), vectors.rows(), |x: &f32| x.to_le_bytes())
+}
+
+/// Writes rows of ids (e.g. search results or ground truth) as `.ivecs`.
+pub fn write_ivecs(path: impl AsRef<Path>, rows: &[Vec<u32>]) -> Result<()> {
+    write_records(path.as_ref(), rows.iter().map(Vec::as_slice), |x: &u32| {
+        x.to_le_bytes()
+    })
+}
+
+fn write_records<'a, T: 'a>(
+    path: &Path,
+    rows: impl Iterator<Item = &'a [T]>,
+    bytes: impl Fn(&T) -> [u8; 4],
+) -> Result<()> {
     let io = |source| DatasetError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    for row in vectors.rows() {
-        out.write_all(&(vectors.dim as i32).to_le_bytes())
+    for row in rows {
+        out.write_all(&(row.len() as i32).to_le_bytes())
             .map_err(io)?;
         for x in row {
-            out.write_all(&x.to_le_bytes()).map_err(io)?;
+            out.write_all(&bytes(x)).map_err(io)?;
         }
     }
     out.flush().map_err(io)
@@ -129,6 +143,8 @@ mod tests {
                 .for_each(|x| iv.extend_from_slice(&x.to_le_bytes()));
         }
         std::fs::write(dir.path().join("g.ivecs"), &iv).expect("write");
+        write_ivecs(dir.path().join("w.ivecs"), &[vec![1, 2], vec![3, 4]]).expect("write");
+        assert_eq!(std::fs::read(dir.path().join("w.ivecs")).expect("w"), iv);
         assert_eq!(
             read_ivecs(dir.path().join("g.ivecs")).expect("ivecs"),
             vec![vec![1, 2], vec![3, 4]]
