@@ -1,4 +1,5 @@
-//! Distance kernels: simsimd (what the engine runs) versus a plain loop, for
+//! Distance kernels: Cairn's native lanes (what the engine runs), simsimd and
+//! a plain loop, for
 //! cosine / dot / L2 at 384, 768, 1536 and 4096 dims, reported in GB/s of
 //! vector data read, beside this machine's memory-read bandwidth.
 //!
@@ -8,13 +9,14 @@
 //!
 //! - `kernel/<metric>/<impl>/<dim>`: two vectors that stay in L1/L2 cache,
 //!   so this is the arithmetic's speed.
+//! - dims 50 (GloVe) too, where call overhead and tails matter most.
 //! - `scan/<impl>/768`: one query against 65,536 vectors (192 MiB), as an
 //!   exact scan does: this is where memory bandwidth caps a kernel.
 //! - `memory_read`: summing a 256 MiB buffer of u64, the machine's ceiling.
 
 use std::hint::black_box;
 
-use cairn_engine::spaces::{Kernel, Metric, ScalarKernel, SimdKernel};
+use cairn_engine::spaces::{Kernel, Metric, NativeKernel, ScalarKernel, SimdKernel};
 use cairn_engine::Distance;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -34,9 +36,10 @@ fn kernels(c: &mut Criterion) {
         ("l2", Distance::Euclid),
     ] {
         let mut group = c.benchmark_group(format!("kernel/{name}"));
-        for dim in [384, 768, 1536, 4096] {
+        for dim in [50, 384, 768, 1536, 4096] {
             let (a, b) = (vector(dim, 1), vector(dim, 2));
             group.throughput(Throughput::Bytes((2 * dim * 4) as u64));
+            bench_pair::<NativeKernel>(&mut group, "native", dim, distance, &a, &b);
             bench_pair::<SimdKernel>(&mut group, "simsimd", dim, distance, &a, &b);
             bench_pair::<ScalarKernel>(&mut group, "loop", dim, distance, &a, &b);
         }
@@ -72,6 +75,9 @@ fn scan(c: &mut Criterion) {
             .map(|v| metric.distance(q, v))
             .fold(f32::INFINITY, f32::min)
     }
+    group.bench_function(BenchmarkId::new("native", dim), |b| {
+        b.iter(|| run::<NativeKernel>(black_box(&matrix), &q, dim))
+    });
     group.bench_function(BenchmarkId::new("simsimd", dim), |b| {
         b.iter(|| run::<SimdKernel>(black_box(&matrix), &q, dim))
     });

@@ -6,13 +6,19 @@
 //!   latency, build time and peak memory, for Cairn's engine, the `hnsw_rs`
 //!   crate, and hnswlib, FAISS and usearch (through `python/ann_peers.py`).
 //!   Each library runs in its own process so its peak memory is its own.
+//! - `--bin http`: p50/p95/p99/p99.9 latency and throughput of top-k queries
+//!   over HTTP, closed and open loop, against `cairn serve`, PostgreSQL +
+//!   pgvector and Chroma's server, with recall beside every figure.
 //! - `benches/kernels.rs` (criterion): the distance kernels, simsimd versus a
 //!   plain loop, beside this machine's memory-read bandwidth.
 //!
 //! The harness code lives here; the binaries only parse flags and print.
 
+pub mod load;
 pub mod memory;
+pub mod peers;
 pub mod plot;
 pub mod recall;
 pub mod report;
+pub mod targets;
 pub mod workload;

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use cairn_benches::memory::rss;
 use cairn_benches::report::{percentile, EfRun, LibReport};
 use cairn_benches::workload::{read_vectors, MetricName, Workload};
-use cairn_benches::{plot, recall::recall_at};
+use cairn_benches::{peers, plot, recall::recall_at};
 use cairn_datasets::{texmex, Vectors};
 use cairn_engine::{CollectionConfig, Engine, PointStruct, SearchRequest};
 use clap::Parser;
@@ -202,10 +202,10 @@ fn run_worker(
     } else {
         let python = match &args.python {
             Some(p) => p.clone(),
-            None => bench_python()?,
+            None => peers::bench_python()?,
         };
         let mut c = Command::new(python);
-        c.arg(workspace().join("benches/python/ann_peers.py"))
+        c.arg(peers::script("ann_peers.py"))
             .arg(format!("--lib={lib}"))
             .arg("--base")
             .arg(base)
@@ -225,24 +225,6 @@ fn run_worker(
     }
     serde_json::from_slice(&output.stdout)
         .with_context(|| format!("reading the {lib} worker's report"))
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The bench's own venv with the pinned peers (created on first use).
-fn bench_python() -> Result<PathBuf> {
-    let root = workspace();
-    let out = Command::new(root.join("scripts/python_env.sh"))
-        .args(["benches/python/requirements.txt", "benches/.venv"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running scripts/python_env.sh")?;
-    if !out.status.success() {
-        bail!("scripts/python_env.sh could not install the Python peers");
-    }
-    Ok(PathBuf::from(String::from_utf8(out.stdout)?.trim()))
 }
 
 fn join(v: &[usize]) -> String {

@@ -31,6 +31,23 @@ use rayon::prelude::*;
 
 use visited::with_visited;
 
+/// Asks the CPU to start loading the first cache lines of `v` (up to 256
+/// bytes; the hardware prefetcher follows longer vectors on its own).
+#[inline(always)]
+fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = (v.len() * 4).min(256);
+        let p = v.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: prefetching is a hint; it never faults, and the address
+            // stays inside `v`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(offset)) };
+        }
+    }
+}
+
 /// Where the graph reads vectors and distances from.
 pub trait VectorSource: Sync {
     fn vector(&self, node: u32) -> &[f32];
@@ -330,6 +347,7 @@ impl Graph {
             let mut candidates: BinaryHeap<Reverse<Neighbor>> = BinaryHeap::with_capacity(ef * 2);
             let mut results: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(ef + 1);
             let accepts = |id: u32| accept.is_none_or(|f| f(id));
+            let mut fresh: Vec<u32> = Vec::with_capacity(cap);
             for e in entries {
                 visited.insert(e.id);
                 candidates.push(Reverse(*e));
@@ -342,13 +360,20 @@ impl Graph {
                 if c.dist > bound && (results.len() >= ef || accept.is_none()) {
                     break;
                 }
+                // Two passes over the neighbour list: first mark the new
+                // ones and prefetch their vectors, then score them, so the
+                // memory loads overlap instead of stalling one by one.
                 let list = self.list(c.id, layer);
                 let count = (list[0].load(Acquire) as usize).min(cap);
+                fresh.clear();
                 for slot in &list[1..=count] {
                     let n = slot.load(Relaxed);
-                    if !visited.insert(n) {
-                        continue;
+                    if visited.insert(n) {
+                        prefetch(src.vector(n));
+                        fresh.push(n);
                     }
+                }
+                for &n in &fresh {
                     let d = src.distance(q, src.vector(n));
                     if results.len() < ef || d < bound {
                         let found = Neighbor { dist: d, id: n };

@@ -1,0 +1,113 @@
+//! Cairn's default kernels: f32 arithmetic in 16 independent lanes, compiled
+//! twice — for AVX2 + FMA (chosen at run time when the CPU has both) and for
+//! the baseline target (SSE2 on x86-64, NEON on aarch64).
+//!
+//! Why not simsimd here: its f32 kernels widen to f64 and accumulate four
+//! lanes in one dependency chain (more precise, about 3× slower at the
+//! 50–768 dims the graph spends its time on: see `benches/benches/kernels.rs`
+//! and the profile in the README). Ranking needs no f64 sums; hnswlib and
+//! FAISS accumulate in f32 too. The lanes are a plain array that LLVM turns
+//! into two 8-wide registers; no intrinsics, so the code stays portable.
+
+use super::Kernel;
+
+const LANES: usize = 16;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeKernel;
+
+impl Kernel for NativeKernel {
+    #[inline(always)]
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { x86::dot(a, b) };
+        }
+        dot_lanes::<false>(a, b)
+    }
+
+    #[inline(always)]
+    fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { x86::l2sq(a, b) };
+        }
+        l2sq_lanes::<false>(a, b)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn avx2_fma() -> bool {
+    // Each macro reads a cached atomic after the first call.
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        super::dot_lanes::<true>(a, b)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+        super::l2sq_lanes::<true>(a, b)
+    }
+}
+
+/// `acc + x * y`, fused only where the CPU has FMA (elsewhere `mul_add`
+/// would be a slow library call).
+#[inline(always)]
+fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
+    if FMA {
+        x.mul_add(y, acc)
+    } else {
+        acc + x * y
+    }
+}
+
+#[inline(always)]
+pub(super) fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..LANES {
+            acc[i] = madd::<FMA>(x[i], y[i], acc[i]);
+        }
+    }
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+pub(super) fn l2sq_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..LANES {
+            let d = x[i] - y[i];
+            acc[i] = madd::<FMA>(d, d, acc[i]);
+        }
+    }
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    acc.iter().sum::<f32>() + tail
+}
