@@ -148,7 +148,7 @@ impl Recorder {
         }
     }
 
-    fn finish(self, plan: &Plan, mode: Mode, seconds: f64) -> PhaseResult {
+    fn finish(&self, plan: &Plan, mode: Mode, seconds: f64) -> PhaseResult {
         if let Some(e) = self.first_error.lock().take() {
             eprintln!(
                 "http: warning: {} errors, the first: {e}",
@@ -236,7 +236,6 @@ pub async fn closed_loop<T: Target>(target: Arc<T>, plan: Plan, clients: usize) 
     let seconds = started.elapsed().as_secs_f64();
     ticker.abort();
     bar.finish_and_clear();
-    let rec = Arc::into_inner(rec).expect("all clients have finished");
     rec.finish(&plan, Mode::Closed { clients }, seconds)
 }
 
@@ -269,6 +268,5 @@ pub async fn open_loop<T: Target>(
     let seconds = started.elapsed().as_secs_f64();
     ticker.abort();
     bar.finish_and_clear();
-    let rec = Arc::into_inner(rec).expect("all requests have finished");
     rec.finish(&plan, Mode::Open { rate }, seconds)
 }

@@ -37,12 +37,20 @@ impl LibReport {
         self.peak_rss_bytes.saturating_sub(self.loaded_rss_bytes)
     }
 
-    /// The fastest run that reaches `recall`, if any.
-    pub fn best_qps_at(&self, recall: f64) -> Option<&EfRun> {
-        self.runs
-            .iter()
-            .filter(|r| r.recall >= recall)
-            .max_by(|a, b| a.qps.total_cmp(&b.qps))
+    /// Queries/s at exactly `recall`, interpolated (log-linear) between the
+    /// two runs of the sweep that bracket it, so libraries whose `ef` steps
+    /// land on different recalls are compared at the same one. `None` when
+    /// no run reaches it; the first run's figure when every run exceeds it.
+    pub fn qps_at(&self, recall: f64) -> Option<f64> {
+        let mut runs: Vec<&EfRun> = self.runs.iter().collect();
+        runs.sort_by(|a, b| a.recall.total_cmp(&b.recall));
+        let i = runs.iter().position(|r| r.recall >= recall)?;
+        let hi = runs[i];
+        let Some(lo) = i.checked_sub(1).map(|j| runs[j]) else {
+            return Some(hi.qps);
+        };
+        let t = (recall - lo.recall) / (hi.recall - lo.recall).max(f64::MIN_POSITIVE);
+        Some((lo.qps.ln() + t * (hi.qps.ln() - lo.qps.ln())).exp())
     }
 }
 
@@ -58,6 +66,31 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qps_interpolates_between_bracketing_runs() {
+        let run = |recall, qps| EfRun {
+            ef: 0,
+            qps,
+            p50_us: 0.0,
+            p99_us: 0.0,
+            ids: String::new(),
+            recall,
+        };
+        let lib = LibReport {
+            lib: "x".into(),
+            version: String::new(),
+            build_secs: 0.0,
+            threads: 1,
+            peak_rss_bytes: 0,
+            loaded_rss_bytes: 0,
+            runs: vec![run(0.99, 1000.0), run(0.90, 4000.0)],
+        };
+        let mid = lib.qps_at(0.945).expect("bracketed");
+        assert!((mid - 2000.0).abs() < 1.0, "{mid}");
+        assert_eq!(lib.qps_at(0.8), Some(4000.0));
+        assert_eq!(lib.qps_at(0.995), None);
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {

@@ -60,6 +60,10 @@ impl VectorSource for Source<'_> {
     fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
         self.metric.distance(a, b)
     }
+    #[inline(always)]
+    fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        self.metric.distances(q, rows, out)
+    }
 }
 
 impl Segment {
@@ -342,7 +346,11 @@ impl Segment {
                         metric: self.metric,
                     };
                     let accept = |off: u32| self.accepts(off, filter);
-                    self.graph.search(&query, want, ef, &src, Some(&accept))
+                    // Every node qualifies: skip the per-node check, and let
+                    // the walk stop as plain HNSW does.
+                    let everyone = filter.is_none() && self.ids.tombstones() == 0;
+                    self.graph
+                        .search(&query, want, ef, &src, (!everyone).then_some(&accept))
                 }
             }
         };

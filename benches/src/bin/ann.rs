@@ -426,39 +426,37 @@ fn print_table(args: &Args, libs: &[LibReport]) {
         }
     }
     println!();
+    let target = args.target_recall;
     println!(
-        "{:<9} {:>9} {:>12} {:>14}   (threads={}, target recall@{}={})",
-        "lib", "build s", "index MiB", "best qps@tgt", args.threads, args.k, args.target_recall
+        "{:<9} {:>9} {:>12} {:>12}   (build threads {}, queries/s on 1 thread at recall@{} = {target}, interpolated)",
+        "lib", "build s", "index MiB", "qps@target", args.threads, args.k
     );
     for l in libs {
-        let best = l.best_qps_at(args.target_recall);
         println!(
-            "{:<9} {:>9.2} {:>12.1} {:>14}",
+            "{:<9} {:>9.2} {:>12.1} {:>12}",
             l.lib,
             l.build_secs,
             l.index_bytes() as f64 / (1 << 20) as f64,
-            best.map_or("—".into(), |r| format!("{:.0} (ef {})", r.qps, r.ef))
+            l.qps_at(target).map_or("—".into(), |q| format!("{q:.0}"))
         );
     }
     let find = |name: &str| libs.iter().find(|l| l.lib == name);
-    if let (Some(c), Some(h)) = (find("cairn"), find("hnswlib")) {
+    if let Some(c) = find("cairn") {
         println!();
-        match (
-            c.best_qps_at(args.target_recall),
-            h.best_qps_at(args.target_recall),
-        ) {
-            (Some(a), Some(b)) => println!(
-                "cairn / hnswlib at recall ≥ {}: {:.2}× queries/s",
-                args.target_recall,
-                a.qps / b.qps
-            ),
-            _ => println!("cairn / hnswlib: one of them never reached the target recall"),
+        for peer in libs.iter().filter(|l| l.lib != "cairn") {
+            match (c.qps_at(target), peer.qps_at(target)) {
+                (Some(a), Some(b)) => println!(
+                    "cairn / {}: {:.2}× queries/s at recall {target}, {:.2}× build time",
+                    peer.lib,
+                    a / b,
+                    c.build_secs / peer.build_secs
+                ),
+                _ => println!(
+                    "cairn / {}: one of them never reached recall {target}",
+                    peer.lib
+                ),
+            }
         }
-        println!(
-            "cairn / hnswlib build time: {:.2}× (same {} threads)",
-            c.build_secs / h.build_secs,
-            args.threads
-        );
     }
 }
 
@@ -484,6 +482,11 @@ fn write_results(args: &Args, workload: &Workload, libs: &[LibReport]) -> Result
             "repeats": args.repeats,
         },
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "target_recall": args.target_recall,
+        "qps_at_target_recall": libs
+            .iter()
+            .map(|l| (l.lib.clone(), serde_json::json!(l.qps_at(args.target_recall))))
+            .collect::<serde_json::Map<_, _>>(),
         "libs": libs,
     });
     let json_path = stem.with_extension("json");

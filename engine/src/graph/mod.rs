@@ -32,13 +32,13 @@ use rayon::prelude::*;
 use visited::with_visited;
 
 /// Asks the CPU to start loading the first cache lines of `v` (up to 256
-/// bytes; the hardware prefetcher follows longer vectors on its own).
+/// bytes; the hardware prefetcher follows longer runs on its own).
 #[inline(always)]
-fn prefetch(v: &[f32]) {
+fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let bytes = (v.len() * 4).min(256);
+        let bytes = std::mem::size_of_val(v).min(256);
         let p = v.as_ptr().cast::<i8>();
         for offset in (0..bytes).step_by(64) {
             // SAFETY: prefetching is a hint; it never faults, and the address
@@ -53,6 +53,13 @@ pub trait VectorSource: Sync {
     fn vector(&self, node: u32) -> &[f32];
     /// Internal distance: smaller is closer.
     fn distance(&self, a: &[f32], b: &[f32]) -> f32;
+    /// Distances from `q` to each of `rows`, into `out` (one call per
+    /// neighbour list; see [`crate::spaces::Kernel::dot_many`]).
+    fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = self.distance(q, r);
+        }
+    }
 }
 
 /// A node and its distance to the query; ordered by distance, then id.
@@ -348,6 +355,8 @@ impl Graph {
             let mut results: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(ef + 1);
             let accepts = |id: u32| accept.is_none_or(|f| f(id));
             let mut fresh: Vec<u32> = Vec::with_capacity(cap);
+            let mut rows: Vec<&[f32]> = Vec::with_capacity(cap);
+            let mut dists: Vec<f32> = Vec::with_capacity(cap);
             for e in entries {
                 visited.insert(e.id);
                 candidates.push(Reverse(*e));
@@ -360,21 +369,30 @@ impl Graph {
                 if c.dist > bound && (results.len() >= ef || accept.is_none()) {
                     break;
                 }
+                // The next candidate's links are likely read next: start
+                // loading them while this one is expanded (as hnswlib does).
+                if let Some(Reverse(next)) = candidates.peek() {
+                    prefetch(self.list(next.id, layer));
+                }
                 // Two passes over the neighbour list: first mark the new
                 // ones and prefetch their vectors, then score them, so the
                 // memory loads overlap instead of stalling one by one.
                 let list = self.list(c.id, layer);
                 let count = (list[0].load(Acquire) as usize).min(cap);
                 fresh.clear();
+                rows.clear();
                 for slot in &list[1..=count] {
                     let n = slot.load(Relaxed);
                     if visited.insert(n) {
-                        prefetch(src.vector(n));
+                        let v = src.vector(n);
+                        prefetch(v);
                         fresh.push(n);
+                        rows.push(v);
                     }
                 }
-                for &n in &fresh {
-                    let d = src.distance(q, src.vector(n));
+                dists.resize(fresh.len(), 0.0);
+                src.distances(q, &rows, &mut dists);
+                for (&n, &d) in fresh.iter().zip(&dists) {
                     if results.len() < ef || d < bound {
                         let found = Neighbor { dist: d, id: n };
                         candidates.push(Reverse(found));

@@ -31,6 +31,21 @@ use crate::types::Distance;
 pub trait Kernel: Send + Sync + Copy + 'static {
     fn dot(a: &[f32], b: &[f32]) -> f32;
     fn l2sq(a: &[f32], b: &[f32]) -> f32;
+
+    /// `out[i] = dot(q, rows[i])`. One call per neighbour list, so a kernel
+    /// that picks its code by CPU decides once per list, not per vector.
+    fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = Self::dot(q, r);
+        }
+    }
+
+    /// `out[i] = l2sq(q, rows[i])`.
+    fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = Self::l2sq(q, r);
+        }
+    }
 }
 
 /// A collection's metric, bound to a kernel.
@@ -55,6 +70,22 @@ impl<K: Kernel> Metric<K> {
             Distance::Cosine => 1.0 - K::dot(a, b),
             Distance::Dot => -K::dot(a, b),
             Distance::Euclid => K::l2sq(a, b),
+        }
+    }
+
+    /// Internal distances from `q` to each of `rows`, into `out`.
+    #[inline]
+    pub fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        match self.distance {
+            Distance::Cosine => {
+                K::dot_many(q, rows, out);
+                out.iter_mut().for_each(|d| *d = 1.0 - *d);
+            }
+            Distance::Dot => {
+                K::dot_many(q, rows, out);
+                out.iter_mut().for_each(|d| *d = -*d);
+            }
+            Distance::Euclid => K::l2sq_many(q, rows, out),
         }
     }
 

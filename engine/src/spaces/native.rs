@@ -36,6 +36,28 @@ impl Kernel for NativeKernel {
         }
         l2sq_lanes::<false>(a, b)
     }
+
+    fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { x86::dot_many(q, rows, out) };
+        }
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = dot_lanes::<false>(q, r);
+        }
+    }
+
+    fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { x86::l2sq_many(q, rows, out) };
+        }
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = l2sq_lanes::<false>(q, r);
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -55,6 +77,20 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
         super::l2sq_lanes::<true>(a, b)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = super::dot_lanes::<true>(q, r);
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = super::l2sq_lanes::<true>(q, r);
+        }
     }
 }
 
