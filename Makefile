@@ -6,9 +6,11 @@ CARGO ?= cargo
 setup:
 	@scripts/setup.sh
 
-## The tests also need the pinned Python client, in the git-ignored .venv.
+## The tests also need the pinned Python client (git-ignored .venv) and the
+## benchmark peers the harness test drives (git-ignored benches/.venv).
 test-setup: setup
 	@scripts/python_env.sh >/dev/null
+	@scripts/python_env.sh benches/python/requirements.txt benches/.venv >/dev/null
 
 build: setup
 	$(CARGO) build --release -p cairn-server

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 req=${1:-tests/python/requirements.txt}
 venv=${2:-.venv}
 stamp=$venv/.requirements.sha256
+# Tests may ask for the same venv at once: one installs, the others wait.
+mkdir -p "$venv"
+exec 9>"$venv/.lock"
+flock 9
 want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "python_env: installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv" >&2

@@ -93,7 +93,10 @@ fn http_drives_cairn_pgvector_and_chroma() {
         .arg(cairn_bin()));
     let json = read_json(&out.path().join("http-2000x16.json"));
     let targets = json["targets"].as_array().expect("targets");
-    let names: Vec<&str> = targets.iter().filter_map(|t| t["target"].as_str()).collect();
+    let names: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t["target"].as_str())
+        .collect();
     assert_eq!(names, ["cairn", "pgvector", "chroma"]);
     for t in targets {
         assert!(t["recall"].as_f64().expect("recall") >= 0.9, "{t}");
