@@ -107,27 +107,21 @@ fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
 
 #[inline(always)]
 pub(super) fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for i in 0..LANES {
-            acc[i] = madd::<FMA>(x[i], y[i], acc[i]);
-        }
-    }
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    acc.iter().sum::<f32>() + tail
+    sum_of_products::<FMA>(a, b, |x, y| (x, y))
 }
 
 #[inline(always)]
 pub(super) fn l2sq_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    sum_of_products::<FMA>(a, b, |x, y| (x - y, x - y))
+}
+
+/// `Σ p.0 * p.1` over `p = factors(a[i], b[i])`, in 16 independent lanes.
+#[inline(always)]
+fn sum_of_products<const FMA: bool>(
+    a: &[f32],
+    b: &[f32],
+    factors: impl Fn(f32, f32) -> (f32, f32),
+) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f32; LANES];
@@ -135,15 +129,18 @@ pub(super) fn l2sq_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     let mut cb = b.chunks_exact(LANES);
     for (x, y) in (&mut ca).zip(&mut cb) {
         for i in 0..LANES {
-            let d = x[i] - y[i];
-            acc[i] = madd::<FMA>(d, d, acc[i]);
+            let (p, q) = factors(x[i], y[i]);
+            acc[i] = madd::<FMA>(p, q, acc[i]);
         }
     }
     let tail: f32 = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| (x - y) * (x - y))
+        .map(|(x, y)| {
+            let (p, q) = factors(*x, *y);
+            p * q
+        })
         .sum();
     acc.iter().sum::<f32>() + tail
 }
