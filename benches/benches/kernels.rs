@@ -12,10 +12,15 @@
 //! - dims 50 (GloVe) too, where call overhead and tails matter most.
 //! - `scan/<impl>/768`: one query against 65,536 vectors (192 MiB), as an
 //!   exact scan does: this is where memory bandwidth caps a kernel.
+//! - `int8/dot/<dim>`: the integer kernel over int8 codes that a
+//!   quantized collection walks its graph with (throughput counts the bytes
+//!   of the *f32* vectors they stand in for, so GB/s compare like for like).
+//! - `scan/int8/768`: the same scan over the 48 MiB of codes.
 //! - `memory_read`: summing a 256 MiB buffer of u64, the machine's ceiling.
 
 use std::hint::black_box;
 
+use cairn_engine::spaces::int8::dot_u8;
 use cairn_engine::spaces::{Kernel, Metric, NativeKernel, ScalarKernel, SimdKernel};
 use cairn_engine::Distance;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -45,6 +50,26 @@ fn kernels(c: &mut Criterion) {
         }
         group.finish();
     }
+}
+
+fn codes(dim: usize, seed: u32) -> Vec<u8> {
+    (0..dim)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24) as u8)
+        .collect()
+}
+
+/// One integer dot product serves all three metrics (see
+/// `cairn_engine::quantization`).
+fn int8_kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("int8/dot");
+    for dim in [50, 384, 768, 1536, 4096] {
+        let (a, b) = (codes(dim, 1), codes(dim, 2));
+        group.throughput(Throughput::Bytes((2 * dim * 4) as u64));
+        group.bench_with_input(BenchmarkId::new("native", dim), &dim, |bench, _| {
+            bench.iter(|| dot_u8(black_box(&a), black_box(&b)))
+        });
+    }
+    group.finish();
 }
 
 fn bench_pair<K: Kernel>(
@@ -84,6 +109,18 @@ fn scan(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("loop", dim), |b| {
         b.iter(|| run::<ScalarKernel>(black_box(&matrix), &q, dim))
     });
+    // Codes for the same rows: a quarter of the bytes (throughput still
+    // counts the f32 bytes they replace).
+    let coded: Vec<u8> = (0..rows).flat_map(|r| codes(dim, r as u32)).collect();
+    let cq = codes(dim, 7);
+    group.bench_function(BenchmarkId::new("int8", dim), |b| {
+        b.iter(|| {
+            black_box(&coded)
+                .chunks_exact(dim)
+                .map(|v| dot_u8(&cq, v))
+                .max()
+        })
+    });
     group.finish();
 }
 
@@ -102,5 +139,5 @@ fn memory_read(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernels, scan, memory_read);
+criterion_group!(benches, kernels, int8_kernels, scan, memory_read);
 criterion_main!(benches);

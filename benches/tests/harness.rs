@@ -32,14 +32,24 @@ fn ann_runs_every_peer_and_writes_json_and_png() {
         "--max-queries=100",
         "--ef=10,64",
         "--repeats=1",
-        "--peers=cairn,hnsw_rs,hnswlib,faiss,usearch",
+        "--peers=cairn,cairn-int8,hnsw_rs,hnswlib,faiss,usearch",
         "--out",
         out.path().to_str().expect("utf-8 path"),
     ]));
     let json = read_json(&out.path().join("ann-synthetic-clustered-16d-2000.json"));
     let libs = json["libs"].as_array().expect("libs");
     let names: Vec<&str> = libs.iter().filter_map(|l| l["lib"].as_str()).collect();
-    assert_eq!(names, ["cairn", "hnsw_rs", "hnswlib", "faiss", "usearch"]);
+    assert_eq!(
+        names,
+        [
+            "cairn",
+            "cairn-int8",
+            "hnsw_rs",
+            "hnswlib",
+            "faiss",
+            "usearch"
+        ]
+    );
     for lib in libs {
         let runs = lib["runs"].as_array().expect("runs");
         assert_eq!(runs.len(), 2, "{lib}");

@@ -13,15 +13,17 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-use crate::file_format::{read_framed, write_framed};
+use crate::file_format::{read_framed, read_framed_versions, write_framed};
 use crate::graph::Graph;
 use crate::id_tracker::IdTrackerData;
-use crate::types::{CollectionConfig, Payload, PayloadSchemaType};
+use crate::types::{CollectionConfig, Distance, HnswConfig, Payload, PayloadSchemaType};
 
 const META_MAGIC: &[u8; 8] = b"CAIRNCKP";
 const GRAPH_MAGIC: &[u8; 8] = b"CAIRNGRF";
 const POINTS_MAGIC: &[u8; 8] = b"CAIRNPTS";
 const VERSION: u32 = 1;
+/// Version 2 added `CollectionConfig::quantization`; version 1 still reads.
+const META_VERSION: u32 = 2;
 pub const META_FILE: &str = "checkpoint.bin";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +35,38 @@ pub struct CheckpointMeta {
     pub vectors_file: String,
     pub vectors_len: u64,
     pub vectors_crc: u32,
+}
+
+/// `CheckpointMeta` as version 1 wrote it (no quantization).
+#[derive(Deserialize)]
+struct CheckpointMetaV1 {
+    generation: u64,
+    applied_seq: u64,
+    config: (usize, Distance, HnswConfig),
+    payload_indexes: Vec<(String, PayloadSchemaType)>,
+    vectors_file: String,
+    vectors_len: u64,
+    vectors_crc: u32,
+}
+
+impl From<CheckpointMetaV1> for CheckpointMeta {
+    fn from(v1: CheckpointMetaV1) -> Self {
+        let (dim, distance, hnsw) = v1.config;
+        CheckpointMeta {
+            generation: v1.generation,
+            applied_seq: v1.applied_seq,
+            config: CollectionConfig {
+                dim,
+                distance,
+                hnsw,
+                quantization: None,
+            },
+            payload_indexes: v1.payload_indexes,
+            vectors_file: v1.vectors_file,
+            vectors_len: v1.vectors_len,
+            vectors_crc: v1.vectors_crc,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,14 +101,22 @@ pub fn write(dir: &Path, meta: &CheckpointMeta, graph: &[u8], points: &PointsDat
         &points,
     )?;
     let meta_bytes = bincode::serialize(meta).map_err(encode)?;
-    write_framed(&dir.join(META_FILE), META_MAGIC, VERSION, &meta_bytes)
+    write_framed(&dir.join(META_FILE), META_MAGIC, META_VERSION, &meta_bytes)
+}
+
+fn decode_meta(version: u32, body: &[u8]) -> bincode::Result<CheckpointMeta> {
+    match version {
+        1 => bincode::deserialize::<CheckpointMetaV1>(body).map(Into::into),
+        _ => bincode::deserialize(body),
+    }
 }
 
 /// Reads the current checkpoint, verifying every checksum.
 pub fn read(dir: &Path) -> Result<(CheckpointMeta, Graph, PointsData)> {
     let meta_path = dir.join(META_FILE);
-    let meta: CheckpointMeta = bincode::deserialize(&read_framed(&meta_path, META_MAGIC, VERSION)?)
-        .map_err(|e| EngineError::corrupt(&meta_path, e.to_string()))?;
+    let (version, body) = read_framed_versions(&meta_path, META_MAGIC, 1..=META_VERSION)?;
+    let meta =
+        decode_meta(version, &body).map_err(|e| EngineError::corrupt(&meta_path, e.to_string()))?;
     let graph_path = dir.join(graph_file(meta.generation));
     let graph = Graph::from_bytes(&read_framed(&graph_path, GRAPH_MAGIC, VERSION)?)
         .map_err(|e| EngineError::corrupt(&graph_path, e))?;
@@ -83,4 +125,38 @@ pub fn read(dir: &Path) -> Result<(CheckpointMeta, Graph, PointsData)> {
         bincode::deserialize(&read_framed(&points_path, POINTS_MAGIC, VERSION)?)
             .map_err(|e| EngineError::corrupt(&points_path, e.to_string()))?;
     Ok((meta, graph, points))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_1_metadata_still_reads() {
+        let hnsw = HnswConfig::default();
+        let v1 = bincode::serialize(&(
+            7u64,
+            42u64,
+            (768usize, Distance::Cosine, hnsw.clone()),
+            vec![("tag".to_string(), PayloadSchemaType::Keyword)],
+            "vectors-7.bin".to_string(),
+            100u64,
+            0xABCDu32,
+        ))
+        .expect("encode");
+        let meta = decode_meta(1, &v1).expect("v1 decodes");
+        assert_eq!((meta.generation, meta.applied_seq), (7, 42));
+        assert_eq!(meta.config.dim, 768);
+        assert_eq!(meta.config.hnsw, hnsw);
+        assert_eq!(meta.config.quantization, None);
+        assert_eq!(meta.vectors_crc, 0xABCD);
+        // The current version round-trips, quantization included.
+        let mut current = meta.clone();
+        current.config.quantization = Some(Default::default());
+        let bytes = bincode::serialize(&current).expect("encode");
+        let back = decode_meta(META_VERSION, &bytes).expect("v2 decodes");
+        assert_eq!(back.config, current.config);
+        // A v2 body is not mistaken for v1, nor the reverse.
+        assert!(decode_meta(META_VERSION, &v1).is_err());
+    }
 }

@@ -346,6 +346,23 @@ impl Collection {
         Ok(result)
     }
 
+    /// Turns int8 quantization on, re-tunes it, or (with `None`) turns it
+    /// off. The codes are rebuilt from the stored vectors at once.
+    pub fn update_quantization(
+        &self,
+        quantization: Option<crate::types::ScalarQuantization>,
+    ) -> Result<UpdateResult> {
+        let mut probe = self.config();
+        probe.quantization = quantization.clone();
+        probe.validate()?;
+        self.write(|_| Ok(Some(Operation::UpdateQuantization(quantization))))
+    }
+
+    /// Bytes of int8 codes this collection holds in RAM.
+    pub fn quantized_bytes(&self) -> usize {
+        self.segment.read().quantized_bytes()
+    }
+
     pub fn get(&self, ids: &[PointId], with_payload: bool, with_vector: bool) -> Vec<Record> {
         self.segment.read().get(ids, with_payload, with_vector)
     }

@@ -27,6 +27,16 @@ pub fn write_framed(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> 
 
 /// Reads and checks a framed file, returning its body.
 pub fn read_framed(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>> {
+    read_framed_versions(path, magic, version..=version).map(|(_, body)| body)
+}
+
+/// As [`read_framed`] for a kind with several readable versions; returns
+/// the version found with the body.
+pub fn read_framed_versions(
+    path: &Path,
+    magic: &[u8; 8],
+    versions: std::ops::RangeInclusive<u32>,
+) -> Result<(u32, Vec<u8>)> {
     let mut bytes = fs::read(path).map_err(EngineError::io(path))?;
     if bytes.len() < HEADER_LEN {
         return Err(EngineError::corrupt(
@@ -41,10 +51,14 @@ pub fn read_framed(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>
         ));
     }
     let found = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if found != version {
+    if !versions.contains(&found) {
         return Err(EngineError::corrupt(
             path,
-            format!("format version {found}, this build reads version {version}"),
+            format!(
+                "format version {found}, this build reads versions {}..={}",
+                versions.start(),
+                versions.end()
+            ),
         ));
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
@@ -62,7 +76,7 @@ pub fn read_framed(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>
         return Err(EngineError::corrupt(path, "checksum mismatch"));
     }
     bytes.drain(..HEADER_LEN);
-    Ok(bytes)
+    Ok((found, bytes))
 }
 
 /// Temp file + fsync + rename + directory fsync.

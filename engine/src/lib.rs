@@ -29,6 +29,7 @@ mod id_tracker;
 mod operation;
 mod payload_index;
 mod payload_storage;
+pub mod quantization;
 mod segment;
 pub mod spaces;
 mod types;

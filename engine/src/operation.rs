@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{HnswConfig, Payload, PayloadSchemaType, PointId, PointStruct};
+use crate::types::{
+    HnswConfig, Payload, PayloadSchemaType, PointId, PointStruct, ScalarQuantization,
+};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Operation {
@@ -42,4 +44,7 @@ pub enum Operation {
     /// New HNSW parameters; a changed `m` takes effect when the graph is
     /// next rebuilt (the collection compacts right after logging it).
     UpdateHnsw(HnswConfig),
+    /// Turns int8 quantization on (with these parameters) or off. Appended
+    /// last: bincode numbers variants by position, so older logs still read.
+    UpdateQuantization(Option<ScalarQuantization>),
 }

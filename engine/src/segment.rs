@@ -19,11 +19,12 @@ use serde_json::{Map, Value};
 use crate::checkpoint::PointsData;
 use crate::error::{EngineError, Result};
 use crate::filter::{Condition, Filter};
-use crate::graph::{Graph, Neighbor, VectorSource};
+use crate::graph::{Graph, Neighbor, SourceQuery, VectorSource};
 use crate::id_tracker::IdTracker;
 use crate::operation::Operation;
 use crate::payload_index::PayloadIndex;
 use crate::payload_storage::PayloadStorage;
+use crate::quantization::QuantizedVectors;
 use crate::spaces::Metric;
 use crate::types::{
     CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record, ScoredPoint,
@@ -44,6 +45,19 @@ pub struct Segment {
     payloads: PayloadStorage,
     index: PayloadIndex,
     pub(crate) graph: Graph,
+    /// Int8 codes of `vectors`, when the config asks for quantization.
+    quantized: Option<QuantizedVectors>,
+}
+
+/// Every stored row, by offset (what the quantizer encodes).
+fn all_rows(vectors: &VectorStorage) -> impl ExactSizeIterator<Item = &[f32]> + Clone + '_ {
+    (0..vectors.len() as u32).map(move |o| vectors.get(o))
+}
+
+fn quantize(config: &CollectionConfig, vectors: &VectorStorage) -> Option<QuantizedVectors> {
+    config.quantization.as_ref().map(|q| {
+        QuantizedVectors::build(config.distance, config.dim, q.quantile, all_rows(vectors))
+    })
 }
 
 struct Source<'a> {
@@ -61,8 +75,9 @@ impl VectorSource for Source<'_> {
         self.metric.distance(a, b)
     }
     #[inline(always)]
-    fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
-        self.metric.distances(q, rows, out)
+    fn distances(&self, q: &[f32], nodes: &[u32], out: &mut [f32]) {
+        self.metric
+            .distances(q, nodes.iter().map(|&n| self.vectors.get(n)), out)
     }
 }
 
@@ -72,6 +87,7 @@ impl Segment {
         Ok(Segment {
             metric: Metric::new(config.distance),
             graph: Graph::new(config.hnsw.m, GRAPH_SEED),
+            quantized: quantize(&config, &vectors),
             config,
             vectors,
             ids: IdTracker::default(),
@@ -101,6 +117,7 @@ impl Segment {
         }
         let mut segment = Segment {
             metric: Metric::new(config.distance),
+            quantized: quantize(&config, &vectors),
             config,
             vectors,
             ids,
@@ -206,6 +223,12 @@ impl Segment {
                 self.index.drop_field(&field);
             }
             Operation::UpdateHnsw(hnsw) => self.config.hnsw = hnsw,
+            Operation::UpdateQuantization(q) => {
+                if self.config.quantization != q {
+                    self.config.quantization = q;
+                    self.quantized = quantize(&self.config, &self.vectors);
+                }
+            }
         }
     }
 
@@ -220,6 +243,9 @@ impl Segment {
                 self.index.add(off, &payload.0);
                 self.payloads.set(off, Some(payload.0));
             }
+        }
+        if let Some(q) = &mut self.quantized {
+            q.extend(all_rows(&self.vectors));
         }
         let nodes = self.graph.add_nodes(n);
         let src = Source {
@@ -341,16 +367,11 @@ impl Segment {
                         .unwrap_or(self.config.hnsw.ef)
                         .max(want)
                         .min(self.graph.len());
-                    let src = Source {
-                        vectors: &self.vectors,
-                        metric: self.metric,
-                    };
                     let accept = |off: u32| self.accepts(off, filter);
                     // Every node qualifies: skip the per-node check, and let
                     // the walk stop as plain HNSW does.
                     let everyone = filter.is_none() && self.ids.tombstones() == 0;
-                    self.graph
-                        .search(&query, want, ef, &src, (!everyone).then_some(&accept))
+                    self.walk(&query, want, ef, req, (!everyone).then_some(&accept))
                 }
             }
         };
@@ -372,6 +393,53 @@ impl Segment {
                 }
             })
             .collect())
+    }
+
+    /// The graph search proper: over the int8 codes (then rescored) when
+    /// the collection has them and the request does not opt out, else over
+    /// the full-precision vectors.
+    fn walk(
+        &self,
+        query: &[f32],
+        want: usize,
+        ef: usize,
+        req: &SearchRequest,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<Neighbor> {
+        let params = &req.quantization;
+        match &self.quantized {
+            Some(codes) if !params.ignore => {
+                // `oversampling` is user input: NaN or negative means none,
+                // infinity means every candidate the walk finds.
+                let keep = if params.rescore {
+                    ((want as f32 * params.oversampling).ceil() as usize).clamp(want, ef.max(want))
+                } else {
+                    want
+                };
+                let mut found = self.graph.search(&codes.query(query), keep, ef, accept);
+                if params.rescore {
+                    for n in &mut found {
+                        n.dist = self.metric.distance(query, self.vectors.get(n.id));
+                    }
+                    found.sort_unstable();
+                    found.truncate(want);
+                }
+                found
+            }
+            _ => {
+                let src = Source {
+                    vectors: &self.vectors,
+                    metric: self.metric,
+                };
+                let q = SourceQuery { src: &src, query };
+                self.graph.search(&q, want, ef, accept)
+            }
+        }
+    }
+
+    /// Bytes of int8 codes held in RAM (0 without quantization).
+    pub fn quantized_bytes(&self) -> usize {
+        self.quantized.as_ref().map_or(0, |q| q.memory_bytes())
     }
 
     fn exact(
@@ -481,6 +549,7 @@ impl Segment {
                 fresh.payloads.set(new, Some(p.clone()));
             }
         }
+        fresh.quantized = quantize(&fresh.config, &fresh.vectors);
         let nodes = fresh.graph.add_nodes(fresh.vectors.len());
         let src = Source {
             vectors: &fresh.vectors,

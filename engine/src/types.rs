@@ -252,12 +252,29 @@ impl Default for HnswConfig {
 /// Largest dimension a collection may have.
 pub const MAX_DIM: usize = 65_536;
 
+/// Int8 scalar quantization of a collection's vectors (Qdrant's
+/// `quantization_config.scalar`); see [`crate::quantization`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalarQuantization {
+    /// The central fraction of component values the int8 range covers;
+    /// the rest clip to its ends.
+    pub quantile: f32,
+}
+
+impl Default for ScalarQuantization {
+    fn default() -> Self {
+        ScalarQuantization { quantile: 0.99 }
+    }
+}
+
 /// Everything that defines a collection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CollectionConfig {
     pub dim: usize,
     pub distance: Distance,
     pub hnsw: HnswConfig,
+    /// `None`: searches read the full-precision vectors only.
+    pub quantization: Option<ScalarQuantization>,
 }
 
 impl CollectionConfig {
@@ -266,6 +283,7 @@ impl CollectionConfig {
             dim,
             distance,
             hnsw: HnswConfig::default(),
+            quantization: None,
         }
     }
 
@@ -286,6 +304,14 @@ impl CollectionConfig {
         }
         if h.ef == 0 || h.ef > 100_000 {
             return bad(format!("ef must be in 1..=100000, got {}", h.ef));
+        }
+        if let Some(q) = &self.quantization {
+            if !(0.5..=1.0).contains(&q.quantile) {
+                return bad(format!(
+                    "quantization quantile must be in 0.5..=1.0, got {}",
+                    q.quantile
+                ));
+            }
         }
         Ok(())
     }
@@ -368,7 +394,33 @@ pub struct SearchRequest {
     pub with_vector: bool,
     /// Skip the graph and compare against every candidate.
     pub exact: bool,
+    /// How a quantized collection uses its codes for this search.
+    pub quantization: QuantizationSearchParams,
 }
+
+/// Per-search use of quantized vectors (Qdrant's `params.quantization`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizationSearchParams {
+    /// Walk the graph with full-precision vectors even if codes exist.
+    pub ignore: bool,
+    /// Re-rank the candidates with full-precision vectors.
+    pub rescore: bool,
+    /// Rescore `ceil(limit × oversampling)` candidates (at least `limit`).
+    pub oversampling: f32,
+}
+
+impl Default for QuantizationSearchParams {
+    fn default() -> Self {
+        QuantizationSearchParams {
+            ignore: false,
+            rescore: true,
+            oversampling: DEFAULT_OVERSAMPLING,
+        }
+    }
+}
+
+/// Chosen from the 768-d recall sweep in the README ("Quantization").
+pub const DEFAULT_OVERSAMPLING: f32 = 4.0;
 
 impl SearchRequest {
     pub fn new(vector: Vec<f32>, limit: usize) -> Self {
@@ -382,6 +434,7 @@ impl SearchRequest {
             with_payload: false,
             with_vector: false,
             exact: false,
+            quantization: QuantizationSearchParams::default(),
         }
     }
 }

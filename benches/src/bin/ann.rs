@@ -21,11 +21,11 @@ use cairn_benches::report::{percentile, EfRun, LibReport};
 use cairn_benches::workload::{read_vectors, MetricName, Workload};
 use cairn_benches::{peers, plot, recall::recall_at};
 use cairn_datasets::{texmex, Vectors};
-use cairn_engine::{CollectionConfig, Engine, PointStruct, SearchRequest};
+use cairn_engine::{CollectionConfig, Engine, PointStruct, ScalarQuantization, SearchRequest};
 use clap::Parser;
 
 const PYTHON_PEERS: &[&str] = &["hnswlib", "faiss", "usearch"];
-const RUST_PEERS: &[&str] = &["cairn", "hnsw_rs"];
+const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "hnsw_rs"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,7 +78,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "cairn,hnsw_rs,hnswlib,faiss,usearch"
+        default_value = "cairn,cairn-int8,hnsw_rs,hnswlib,faiss,usearch"
     )]
     peers: Vec<String>,
     /// The recall at which throughput is compared.
@@ -248,7 +248,8 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
     let queries = read_vectors(&path(&args.worker_queries, "queries")?)?;
     let out = path(&args.worker_out, "out")?;
     match lib {
-        "cairn" => cairn(args, &base, &queries, &out),
+        "cairn" => cairn(args, &base, &queries, &out, false),
+        "cairn-int8" => cairn(args, &base, &queries, &out, true),
         "hnsw_rs" => hnsw_rs(args, &base, &queries, &out),
         _ => bail!("no in-process worker for {lib}"),
     }
@@ -256,12 +257,21 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
 
 /// Cairn through its public `Collection` API, as an embedding application
 /// would use it: upserts in batches (WAL-logged), searches without payload.
-fn cairn(args: &Args, base: &Vectors, queries: &Vectors, out: &Path) -> Result<LibReport> {
+/// `int8`: with scalar quantization and the default rescoring.
+fn cairn(
+    args: &Args,
+    base: &Vectors,
+    queries: &Vectors,
+    out: &Path,
+    int8: bool,
+) -> Result<LibReport> {
+    let name = if int8 { "cairn-int8" } else { "cairn" };
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     let mut config = CollectionConfig::new(base.dim, args.metric.distance());
     config.hnsw.m = args.m;
     config.hnsw.ef_construct = args.ef_construction;
+    config.quantization = int8.then(ScalarQuantization::default);
     let collection = engine.create_collection("bench", config)?;
     let (loaded, _) = rss();
     let started = Instant::now();
@@ -274,7 +284,7 @@ fn cairn(args: &Args, base: &Vectors, queries: &Vectors, out: &Path) -> Result<L
         collection.upsert(points)?;
     }
     let build_secs = started.elapsed().as_secs_f64();
-    let runs = sweep(args, queries, out, "cairn", |q, ef| {
+    let runs = sweep(args, queries, out, name, |q, ef| {
         let mut req = SearchRequest::new(q.to_vec(), args.k);
         req.ef = Some(ef);
         collection
@@ -290,7 +300,7 @@ fn cairn(args: &Args, base: &Vectors, queries: &Vectors, out: &Path) -> Result<L
             .unwrap_or_default()
     })?;
     Ok(finish(
-        "cairn",
+        name,
         env!("CARGO_PKG_VERSION"),
         args,
         build_secs,
@@ -414,13 +424,13 @@ fn finish(
 
 fn print_table(args: &Args, libs: &[LibReport]) {
     println!(
-        "{:<9} {:>5} {:>8} {:>10} {:>9} {:>9}",
+        "{:<10} {:>5} {:>8} {:>10} {:>9} {:>9}",
         "lib", "ef", "recall", "qps", "p50 µs", "p99 µs"
     );
     for l in libs {
         for r in &l.runs {
             println!(
-                "{:<9} {:>5} {:>8.4} {:>10.0} {:>9.1} {:>9.1}",
+                "{:<10} {:>5} {:>8.4} {:>10.0} {:>9.1} {:>9.1}",
                 l.lib, r.ef, r.recall, r.qps, r.p50_us, r.p99_us
             );
         }
@@ -428,12 +438,12 @@ fn print_table(args: &Args, libs: &[LibReport]) {
     println!();
     let target = args.target_recall;
     println!(
-        "{:<9} {:>9} {:>12} {:>12}   (build threads {}, queries/s on 1 thread at recall@{} = {target}, interpolated)",
+        "{:<10} {:>9} {:>12} {:>12}   (build threads {}, queries/s on 1 thread at recall@{} = {target}, interpolated)",
         "lib", "build s", "index MiB", "qps@target", args.threads, args.k
     );
     for l in libs {
         println!(
-            "{:<9} {:>9.2} {:>12.1} {:>12}",
+            "{:<10} {:>9.2} {:>12.1} {:>12}",
             l.lib,
             l.build_secs,
             l.index_bytes() as f64 / (1 << 20) as f64,

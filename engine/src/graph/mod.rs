@@ -34,7 +34,7 @@ use visited::with_visited;
 /// Asks the CPU to start loading the first cache lines of `v` (up to 256
 /// bytes; the hardware prefetcher follows longer runs on its own).
 #[inline(always)]
-fn prefetch<T>(v: &[T]) {
+pub fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -48,17 +48,50 @@ fn prefetch<T>(v: &[T]) {
     }
 }
 
-/// Where the graph reads vectors and distances from.
+/// Where the graph reads full-precision vectors and distances from: what
+/// the build links with.
 pub trait VectorSource: Sync {
     fn vector(&self, node: u32) -> &[f32];
     /// Internal distance: smaller is closer.
     fn distance(&self, a: &[f32], b: &[f32]) -> f32;
-    /// Distances from `q` to each of `rows`, into `out` (one call per
+    /// Distances from `q` to each of `nodes`, into `out` (one call per
     /// neighbour list; see [`crate::spaces::Kernel::dot_many`]).
-    fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
-        for (o, r) in out.iter_mut().zip(rows) {
-            *o = self.distance(q, r);
+    fn distances(&self, q: &[f32], nodes: &[u32], out: &mut [f32]) {
+        for (o, &n) in out.iter_mut().zip(nodes) {
+            *o = self.distance(q, self.vector(n));
         }
+    }
+}
+
+/// Distances from one fixed query to graph nodes: what a search walks
+/// with. The query may be encoded for the stored form (e.g. int8 codes, see
+/// [`crate::quantization`]), so the graph never sees a vector itself.
+pub trait QueryScorer {
+    /// Hints that `node`'s stored vector is about to be read.
+    fn prefetch(&self, node: u32);
+    fn score(&self, node: u32) -> f32;
+    /// `out[i] = score(nodes[i])`.
+    fn score_many(&self, nodes: &[u32], out: &mut [f32]);
+}
+
+/// A full-precision query against a [`VectorSource`].
+pub struct SourceQuery<'a, S: VectorSource> {
+    pub src: &'a S,
+    pub query: &'a [f32],
+}
+
+impl<S: VectorSource> QueryScorer for SourceQuery<'_, S> {
+    #[inline(always)]
+    fn prefetch(&self, node: u32) {
+        prefetch(self.src.vector(node));
+    }
+    #[inline(always)]
+    fn score(&self, node: u32) -> f32 {
+        self.src.distance(self.query, self.src.vector(node))
+    }
+    #[inline(always)]
+    fn score_many(&self, nodes: &[u32], out: &mut [f32]) {
+        self.src.distances(self.query, nodes, out)
     }
 }
 
@@ -215,24 +248,21 @@ impl Graph {
                 return;
             }
         };
-        let q = src.vector(node);
-        let mut cur_dist = src.distance(q, src.vector(cur));
+        let q = SourceQuery {
+            src,
+            query: src.vector(node),
+        };
+        let mut cur_dist = q.score(cur);
         for layer in (level + 1..=max_level).rev() {
-            (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
+            (cur, cur_dist) = self.greedy(&q, cur, cur_dist, layer);
         }
         for layer in (0..=level.min(max_level)).rev() {
             let entry = [Neighbor {
                 dist: cur_dist,
                 id: cur,
             }];
-            let mut found = self.search_layer(
-                q,
-                &entry,
-                ef_construct,
-                layer,
-                src,
-                None::<&fn(u32) -> bool>,
-            );
+            let mut found =
+                self.search_layer(&q, &entry, ef_construct, layer, None::<&fn(u32) -> bool>);
             found.retain(|n| n.id != node);
             let chosen = self.select(&found, self.capacity(layer), src);
             {
@@ -311,13 +341,12 @@ impl Graph {
         kept
     }
 
-    fn greedy<S: VectorSource>(
+    fn greedy<Q: QueryScorer>(
         &self,
-        q: &[f32],
+        q: &Q,
         mut cur: u32,
         mut cur_dist: f32,
         layer: usize,
-        src: &S,
     ) -> (u32, f32) {
         loop {
             let mut changed = false;
@@ -325,7 +354,7 @@ impl Graph {
             let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
             for slot in &list[1..=count] {
                 let n = slot.load(Relaxed);
-                let d = src.distance(q, src.vector(n));
+                let d = q.score(n);
                 if d < cur_dist {
                     (cur, cur_dist, changed) = (n, d, true);
                 }
@@ -340,13 +369,12 @@ impl Graph {
     /// accepted nodes, nearest first. Rejected nodes are still expanded, and
     /// while fewer than `ef` nodes are accepted the search keeps going, so a
     /// filter or tombstones cannot starve the result.
-    fn search_layer<S: VectorSource, F: Fn(u32) -> bool>(
+    fn search_layer<Q: QueryScorer, F: Fn(u32) -> bool + ?Sized>(
         &self,
-        q: &[f32],
+        q: &Q,
         entries: &[Neighbor],
         ef: usize,
         layer: usize,
-        src: &S,
         accept: Option<&F>,
     ) -> Vec<Neighbor> {
         let cap = self.capacity(layer);
@@ -355,7 +383,6 @@ impl Graph {
             let mut results: BinaryHeap<Neighbor> = BinaryHeap::with_capacity(ef + 1);
             let accepts = |id: u32| accept.is_none_or(|f| f(id));
             let mut fresh: Vec<u32> = Vec::with_capacity(cap);
-            let mut rows: Vec<&[f32]> = Vec::with_capacity(cap);
             let mut dists: Vec<f32> = Vec::with_capacity(cap);
             for e in entries {
                 visited.insert(e.id);
@@ -380,18 +407,15 @@ impl Graph {
                 let list = self.list(c.id, layer);
                 let count = (list[0].load(Acquire) as usize).min(cap);
                 fresh.clear();
-                rows.clear();
                 for slot in &list[1..=count] {
                     let n = slot.load(Relaxed);
                     if visited.insert(n) {
-                        let v = src.vector(n);
-                        prefetch(v);
+                        q.prefetch(n);
                         fresh.push(n);
-                        rows.push(v);
                     }
                 }
                 dists.resize(fresh.len(), 0.0);
-                src.distances(q, &rows, &mut dists);
+                q.score_many(&fresh, &mut dists);
                 for (&n, &d) in fresh.iter().zip(&dists) {
                     if results.len() < ef || d < bound {
                         let found = Neighbor { dist: d, id: n };
@@ -412,27 +436,26 @@ impl Graph {
         })
     }
 
-    /// The `k` nearest accepted nodes to `q`, nearest first.
-    pub fn search<S: VectorSource, F: Fn(u32) -> bool>(
+    /// The `k` nearest accepted nodes to the scorer's query, nearest first.
+    pub fn search<Q: QueryScorer, F: Fn(u32) -> bool + ?Sized>(
         &self,
-        q: &[f32],
+        q: &Q,
         k: usize,
         ef: usize,
-        src: &S,
         accept: Option<&F>,
     ) -> Vec<Neighbor> {
         let Some((mut cur, max_level)) = self.entry() else {
             return Vec::new();
         };
-        let mut cur_dist = src.distance(q, src.vector(cur));
+        let mut cur_dist = q.score(cur);
         for layer in (1..=max_level).rev() {
-            (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer, src);
+            (cur, cur_dist) = self.greedy(q, cur, cur_dist, layer);
         }
         let entry = [Neighbor {
             dist: cur_dist,
             id: cur,
         }];
-        let mut found = self.search_layer(q, &entry, ef.max(k), 0, src, accept);
+        let mut found = self.search_layer(q, &entry, ef.max(k), 0, accept);
         found.truncate(k);
         found
     }
@@ -562,7 +585,11 @@ mod tests {
         g.insert_all(nodes, 64, &pts);
         let mut hits = 0;
         for q in (0..2000).step_by(41) {
-            let found = g.search(&pts.0[q], 1, 32, &pts, None::<&fn(u32) -> bool>);
+            let query = SourceQuery {
+                src: &pts,
+                query: &pts.0[q],
+            };
+            let found = g.search(&query, 1, 32, None::<&fn(u32) -> bool>);
             hits += (found[0].dist == 0.0) as usize;
         }
         assert!(hits >= 48, "self-recall {hits}/49");
@@ -580,7 +607,11 @@ mod tests {
         let nodes = g.add_nodes(pts.0.len());
         g.insert_all(nodes, 64, &pts);
         let accept = |id: u32| id % 10 == 3;
-        let found = g.search(&pts.0[0], 10, 50, &pts, Some(&accept));
+        let query = SourceQuery {
+            src: &pts,
+            query: &pts.0[0],
+        };
+        let found = g.search(&query, 10, 50, Some(&accept));
         assert_eq!(found.len(), 10);
         assert!(found.iter().all(|n| accept(n.id)));
     }

@@ -17,6 +17,7 @@
 //! - Euclid: distance is the *squared* L2 (monotone in L2, no square root in
 //!   the hot loop); the score is its square root.
 
+pub mod int8;
 mod native;
 mod scalar;
 mod simd;
@@ -34,14 +35,14 @@ pub trait Kernel: Send + Sync + Copy + 'static {
 
     /// `out[i] = dot(q, rows[i])`. One call per neighbour list, so a kernel
     /// that picks its code by CPU decides once per list, not per vector.
-    fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    fn dot_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         for (o, r) in out.iter_mut().zip(rows) {
             *o = Self::dot(q, r);
         }
     }
 
     /// `out[i] = l2sq(q, rows[i])`.
-    fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    fn l2sq_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         for (o, r) in out.iter_mut().zip(rows) {
             *o = Self::l2sq(q, r);
         }
@@ -75,7 +76,7 @@ impl<K: Kernel> Metric<K> {
 
     /// Internal distances from `q` to each of `rows`, into `out`.
     #[inline]
-    pub fn distances(&self, q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    pub fn distances<'a>(&self, q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         match self.distance {
             Distance::Cosine => {
                 K::dot_many(q, rows, out);

@@ -37,7 +37,7 @@ impl Kernel for NativeKernel {
         l2sq_lanes::<false>(a, b)
     }
 
-    fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    fn dot_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
@@ -48,7 +48,7 @@ impl Kernel for NativeKernel {
         }
     }
 
-    fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    fn l2sq_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
@@ -62,7 +62,7 @@ impl Kernel for NativeKernel {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn avx2_fma() -> bool {
+pub(super) fn avx2_fma() -> bool {
     // Each macro reads a cached atomic after the first call.
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
@@ -80,14 +80,14 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    pub unsafe fn dot_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         for (o, r) in out.iter_mut().zip(rows) {
             *o = super::dot_lanes::<true>(q, r);
         }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn l2sq_many(q: &[f32], rows: &[&[f32]], out: &mut [f32]) {
+    pub unsafe fn l2sq_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
         for (o, r) in out.iter_mut().zip(rows) {
             *o = super::l2sq_lanes::<true>(q, r);
         }
