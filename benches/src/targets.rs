@@ -114,14 +114,22 @@ impl Cairn {
         })
     }
 
-    pub async fn load(&self, m: usize, ef_construction: usize) -> Result<()> {
+    /// Creates the collection (with int8 quantization when `int8`) and
+    /// loads the base vectors.
+    pub async fn load(&self, m: usize, ef_construction: usize, int8: bool) -> Result<()> {
         let c = format!("{}/collections/bench", self.url);
+        let quantization = if int8 {
+            json!({"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}})
+        } else {
+            Value::Null
+        };
         let r = self
             .http
             .put(&c)
             .json(&json!({
                 "vectors": {"size": self.data.base.dim, "distance": "Cosine"},
                 "hnsw_config": {"m": m, "ef_construct": ef_construction},
+                "quantization_config": quantization,
             }))
             .send()
             .await?;

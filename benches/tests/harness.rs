@@ -84,7 +84,7 @@ fn cairn_bin() -> PathBuf {
 }
 
 #[test]
-fn http_drives_cairn_pgvector_and_chroma() {
+fn http_drives_cairn_cairn_int8_pgvector_and_chroma() {
     let out = tempfile::tempdir().expect("tempdir");
     run(Command::new(env!("CARGO_BIN_EXE_http"))
         .args([
@@ -107,7 +107,7 @@ fn http_drives_cairn_pgvector_and_chroma() {
         .iter()
         .filter_map(|t| t["target"].as_str())
         .collect();
-    assert_eq!(names, ["cairn", "pgvector", "chroma"]);
+    assert_eq!(names, ["cairn", "cairn-int8", "pgvector", "chroma"]);
     for t in targets {
         assert!(t["recall"].as_f64().expect("recall") >= 0.9, "{t}");
         let phases = t["phases"].as_array().expect("phases");

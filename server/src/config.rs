@@ -27,6 +27,10 @@ pub struct ServeConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Searches that run at once; more wait their turn, first come first
+    /// served. 0 means one per CPU. Running more than the CPUs only makes
+    /// them share cores and caches, so every answer in flight is slower.
+    pub search_threads: usize,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for ServeConfig {
             )
             .field("open_health_endpoints", &self.open_health_endpoints)
             .field("tls_cert", &self.tls_cert)
+            .field("search_threads", &self.search_threads)
             .finish()
     }
 }
@@ -58,6 +63,7 @@ impl Default for ServeConfig {
             open_health_endpoints: true,
             tls_cert: None,
             tls_key: None,
+            search_threads: 0,
         }
     }
 }

@@ -969,3 +969,106 @@ async fn a_panicking_handler_is_a_500_and_the_server_keeps_serving() {
     }
     server.abort();
 }
+
+/// Distinct 8-d points (the first component is the id).
+fn spread(i: usize) -> Vec<f32> {
+    (0..8)
+        .map(|d| {
+            if d == 0 {
+                i as f32
+            } else {
+                ((i * 7 + d * 13) % 50) as f32
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quantization_config_and_search_params() {
+    let s = Server::start().await;
+    s.ok(
+        Method::PUT,
+        "/collections/q",
+        Some(json!({
+            "vectors": {"size": 8, "distance": "Euclid"},
+            "hnsw_config": {"full_scan_threshold": 10},
+            "quantization_config": {"scalar": {"type": "int8", "quantile": 0.95, "always_ram": true}}
+        })),
+    )
+    .await;
+    let info = s.ok(Method::GET, "/collections/q", None).await;
+    assert_eq!(
+        info["config"]["quantization_config"]["scalar"]["type"],
+        "int8"
+    );
+    assert!(
+        (info["config"]["quantization_config"]["scalar"]["quantile"]
+            .as_f64()
+            .expect("q")
+            - 0.95)
+            .abs()
+            < 1e-6
+    );
+    let points: Vec<Value> = (0..500)
+        .map(|i| json!({"id": i, "vector": spread(i)}))
+        .collect();
+    s.ok(
+        Method::PUT,
+        "/collections/q/points?wait=true",
+        Some(json!({"points": points})),
+    )
+    .await;
+    let probe = spread(42);
+    for params in [
+        json!({}),
+        json!({"quantization": {"rescore": true, "oversampling": 2.0}}),
+        json!({"quantization": {"ignore": true}}),
+        json!({"hnsw_ef": 128, "quantization": {"rescore": false}}),
+    ] {
+        let found = s
+            .ok(
+                Method::POST,
+                "/collections/q/points/query",
+                Some(json!({"query": probe, "limit": 1, "params": params})),
+            )
+            .await;
+        assert_eq!(found["points"][0]["id"], 42, "{params}");
+    }
+    s.fails(
+        Method::POST,
+        "/collections/q/points/query",
+        Some(json!({"query": probe, "params": {"quantization": {"oversampling": 0.5}}})),
+        StatusCode::BAD_REQUEST,
+        "oversampling",
+    )
+    .await;
+    for bad in [
+        json!({"product": {"compression": "x16"}}),
+        json!({"scalar": {"type": "int4"}}),
+    ] {
+        s.fails(
+            Method::PATCH,
+            "/collections/q",
+            Some(json!({"quantization_config": bad})),
+            StatusCode::BAD_REQUEST,
+            "quantization_config",
+        )
+        .await;
+    }
+    s.fails(
+        Method::PATCH,
+        "/collections/q",
+        Some(json!({"quantization_config": {"scalar": {"type": "int8", "quantile": 0.1}}})),
+        StatusCode::BAD_REQUEST,
+        "quantile",
+    )
+    .await;
+    s.ok(
+        Method::PATCH,
+        "/collections/q",
+        Some(json!({"quantization_config": "Disabled"})),
+    )
+    .await;
+    let info = s.ok(Method::GET, "/collections/q", None).await;
+    assert_eq!(info["config"]["quantization_config"], Value::Null);
+}

@@ -1,6 +1,6 @@
-//! HTTP latency benchmark: `cairn serve` beside PostgreSQL + pgvector and
-//! Chroma's server, same vectors, same queries, same HNSW m/ef_construction,
-//! in one run.
+//! HTTP latency benchmark: `cairn serve` (as is, and as `cairn-int8` with
+//! int8 quantization) beside PostgreSQL + pgvector and Chroma's server, same
+//! vectors, same queries, same HNSW m/ef_construction, in one run.
 //!
 //! ```text
 //! cargo build --release -p cairn-server -p cairn-benches
@@ -55,7 +55,11 @@ struct Args {
     duration: f64,
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
-    #[arg(long, value_delimiter = ',', default_value = "cairn,pgvector,chroma")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "cairn,cairn-int8,pgvector,chroma"
+    )]
     targets: Vec<String>,
     #[arg(
         long,
@@ -115,8 +119,8 @@ struct Truth {
 async fn main() -> Result<()> {
     let args = Args::parse();
     for t in &args.targets {
-        if !["cairn", "pgvector", "chroma"].contains(&t.as_str()) {
-            bail!("unknown target {t:?}; choose from cairn, pgvector, chroma");
+        if !["cairn", "cairn-int8", "pgvector", "chroma"].contains(&t.as_str()) {
+            bail!("unknown target {t:?}; choose from cairn, cairn-int8, pgvector, chroma");
         }
     }
     eprintln!(
@@ -138,7 +142,7 @@ async fn main() -> Result<()> {
     for t in &args.targets {
         let dir = tempfile::tempdir()?;
         let report = match t.as_str() {
-            "cairn" => {
+            name @ ("cairn" | "cairn-int8") => {
                 let bin = match &args.cairn_bin {
                     Some(b) => b.clone(),
                     None => std::env::current_exe()?.with_file_name("cairn"),
@@ -147,19 +151,20 @@ async fn main() -> Result<()> {
                     bail!("{} not found: build it with `cargo build --release -p cairn-server`, or pass --cairn-bin", bin.display());
                 }
                 let cairn = Cairn::start(&bin, dir.path(), data.clone()).await?;
-                let load = timed(cairn.load(args.m, args.ef_construction)).await?;
+                let int8 = name == "cairn-int8";
+                let load = timed(cairn.load(args.m, args.ef_construction, int8)).await?;
                 let cairn = Arc::new(cairn);
                 let (ef, recall) = calibrate(&args, &cairn, &truth, |ef| {
                     let c = cairn.clone();
                     async move { c.set_ef(ef) }
                 })
                 .await?;
-                let phases = run_phases(&args, &cairn, &truth, &next_id, "cairn").await;
+                let phases = run_phases(&args, &cairn, &truth, &next_id, name).await;
                 if let Some(c) = Arc::into_inner(cairn) {
                     c.stop().await;
                 }
                 report(
-                    "cairn",
+                    name,
                     env!("CARGO_PKG_VERSION").into(),
                     load,
                     ef,
@@ -414,16 +419,19 @@ fn print_table(args: &Args, reports: &[TargetReport]) {
             })
         })
     };
-    if let Some(c) = closed_search("cairn") {
+    for ours in ["cairn", "cairn-int8"] {
+        let Some(c) = closed_search(ours) else {
+            continue;
+        };
         println!();
         println!(
-            "cairn search, {} clients: p99 {:.2} ms (goal ≤ 5 ms)",
+            "{ours} search, {} clients: p99 {:.2} ms (goal ≤ 5 ms)",
             args.clients, c.result.reads.p99_ms
         );
         for peer in ["pgvector", "chroma"] {
             if let Some(p) = closed_search(peer) {
                 println!(
-                    "cairn / {peer} throughput, closed loop, search: {:.2}×",
+                    "{ours} / {peer} throughput, closed loop, search: {:.2}×",
                     c.result.throughput / p.result.throughput.max(f64::MIN_POSITIVE)
                 );
             }

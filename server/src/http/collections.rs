@@ -45,6 +45,9 @@ pub async fn create(
     if let Some(h) = &body.hnsw_config {
         h.apply(&mut config.hnsw);
     }
+    if let Some(q) = &body.quantization_config {
+        config.quantization = super::models::quantization_config(q)?;
+    }
     let engine = state.engine()?;
     blocking(move || Ok(engine.create_collection(&name, config).map(|_| ())?)).await?;
     ok(&started, true)
@@ -134,7 +137,7 @@ fn info_json(info: &CollectionInfo, payload_schema: Map<String, Value>) -> Value
                 "max_optimization_threads": null
             },
             "wal_config": {"wal_capacity_mb": 64, "wal_segments_ahead": 0},
-            "quantization_config": null
+            "quantization_config": super::models::quantization_json(&info.config.quantization)
         },
         "payload_schema": payload_schema
     })
@@ -171,8 +174,9 @@ pub async fn delete_index(
 }
 
 /// `PATCH /collections/{name}`: `hnsw_config` is applied (`m` rebuilds the
-/// graph); `optimizers_config`, `params` and the rest are accepted and
-/// ignored, since Cairn has nothing they would tune.
+/// graph), and so is `quantization_config` (codes are rebuilt at once;
+/// `"Disabled"` drops them); `optimizers_config`, `params` and the rest are
+/// accepted and ignored, since Cairn has nothing they would tune.
 pub async fn update(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -180,10 +184,22 @@ pub async fn update(
     Body(body): Body<super::models::UpdateCollection>,
 ) -> ApiResult {
     let c = state.collection(&name)?;
-    if let Some(diff) = body.hnsw_config {
-        let mut hnsw = c.config().hnsw;
-        diff.apply(&mut hnsw);
-        blocking(move || Ok(c.update_hnsw(hnsw)?)).await?;
-    }
+    let quantization = body
+        .quantization_config
+        .as_ref()
+        .map(super::models::quantization_config)
+        .transpose()?;
+    blocking(move || {
+        if let Some(diff) = body.hnsw_config {
+            let mut hnsw = c.config().hnsw;
+            diff.apply(&mut hnsw);
+            c.update_hnsw(hnsw)?;
+        }
+        if let Some(q) = quantization {
+            c.update_quantization(q)?;
+        }
+        Ok(())
+    })
+    .await?;
     ok(&started, true)
 }

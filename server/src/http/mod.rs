@@ -132,7 +132,7 @@ pub async fn serve(
     if config.tls_cert.is_some() != config.tls_key.is_some() {
         anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
     }
-    let state = AppState::default();
+    let state = AppState::new(config.search_threads);
     // A failed load stops the server too (and is reported below).
     let load_failed = Arc::new(tokio::sync::Notify::new());
     let loader = {

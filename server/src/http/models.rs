@@ -1,9 +1,10 @@
 //! Qdrant's request and response shapes, and their conversion to engine
-//! types. Fields Qdrant has but Cairn does not use (shard keys, quantization,
-//! …) are accepted and ignored, so existing clients can send them.
+//! types. Fields Qdrant has but Cairn does not use (shard keys, optimizer
+//! settings, …) are accepted and ignored, so existing clients can send them.
 
 use cairn_engine::{
-    Filter, HnswConfig, Payload, PointId, PointSelector, PointStruct, Record, ScoredPoint,
+    Filter, HnswConfig, Payload, PointId, PointSelector, PointStruct, QuantizationSearchParams,
+    Record, ScalarQuantization, ScoredPoint,
 };
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -15,12 +16,54 @@ pub struct CreateCollection {
     pub vectors: Value,
     #[serde(default)]
     pub hnsw_config: Option<HnswConfigDiff>,
+    #[serde(default)]
+    pub quantization_config: Option<Value>,
 }
 
 #[derive(Deserialize)]
 pub struct UpdateCollection {
     #[serde(default)]
     pub hnsw_config: Option<HnswConfigDiff>,
+    #[serde(default)]
+    pub quantization_config: Option<Value>,
+}
+
+/// Qdrant's `quantization_config`: `{"scalar": {"type": "int8", "quantile"?,
+/// "always_ram"?}}`, or (on PATCH) `"Disabled"`, read as `None`. Product and
+/// binary quantization are refused. Cairn keeps codes in RAM whatever
+/// `always_ram` says.
+pub fn quantization_config(v: &Value) -> Result<Option<ScalarQuantization>, ApiError> {
+    if v.is_null() || v.as_str() == Some("Disabled") {
+        return Ok(None);
+    }
+    let unsupported = || {
+        ApiError::bad_request(
+            "quantization_config: Cairn supports {\"scalar\": {\"type\": \"int8\", \"quantile\": 0.99}} or \"Disabled\"",
+        )
+    };
+    let scalar = v.get("scalar").ok_or_else(unsupported)?;
+    if scalar.get("type").and_then(Value::as_str) != Some("int8") {
+        return Err(unsupported());
+    }
+    let mut q = ScalarQuantization::default();
+    match scalar.get("quantile") {
+        None | Some(Value::Null) => {}
+        Some(n) => {
+            q.quantile = n
+                .as_f64()
+                .ok_or_else(|| ApiError::bad_request("quantization quantile must be a number"))?
+                as f32
+        }
+    }
+    Ok(Some(q))
+}
+
+/// The inverse of [`quantization_config`], for collection info.
+pub fn quantization_json(q: &Option<ScalarQuantization>) -> Value {
+    match q {
+        Some(q) => json!({"scalar": {"type": "int8", "quantile": q.quantile, "always_ram": true}}),
+        None => Value::Null,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -311,6 +354,33 @@ pub struct SearchParams {
     pub hnsw_ef: Option<usize>,
     #[serde(default)]
     pub exact: bool,
+    #[serde(default)]
+    pub quantization: Option<QuantizationParams>,
+}
+
+/// Qdrant's `params.quantization`.
+#[derive(Deserialize, Default)]
+pub struct QuantizationParams {
+    pub ignore: Option<bool>,
+    pub rescore: Option<bool>,
+    pub oversampling: Option<f64>,
+}
+
+impl QuantizationParams {
+    fn engine(&self) -> Result<QuantizationSearchParams, ApiError> {
+        let mut p = QuantizationSearchParams::default();
+        p.ignore = self.ignore.unwrap_or(p.ignore);
+        p.rescore = self.rescore.unwrap_or(p.rescore);
+        if let Some(o) = self.oversampling {
+            if !(1.0..=100.0).contains(&o) {
+                return Err(ApiError::bad_request(format!(
+                    "params.quantization.oversampling must be in 1..=100, got {o}"
+                )));
+            }
+            p.oversampling = o as f32;
+        }
+        Ok(p)
+    }
 }
 
 /// The shared part of search and query requests.
@@ -367,6 +437,9 @@ impl SearchCommon {
         if let Some(p) = &self.params {
             req.ef = p.hnsw_ef;
             req.exact = p.exact;
+            if let Some(q) = &p.quantization {
+                req.quantization = q.engine()?;
+            }
         }
         Ok(req)
     }

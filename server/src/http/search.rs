@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use cairn_engine::{Collection, Condition, Filter, PointId};
 use serde_json::{json, Value};
 
-use super::envelope::{blocking, ok, ApiError, ApiResult, Body, Started};
+use super::envelope::{ok, ApiError, ApiResult, Body, Started};
 use super::models::{dense_vector, scored_json, Batch, QueryBody, SearchBody, SearchCommon};
 use super::state::AppState;
 
@@ -77,13 +77,27 @@ fn query_one(c: &Collection, mut body: QueryBody) -> Result<Value, ApiError> {
     Ok(json!({"points": points}))
 }
 
+/// Runs a search on the search threads (`search_threads` of them), so at
+/// most that many searches share the CPUs and the rest queue in order.
 async fn with_collection<T: Send + 'static>(
     state: &AppState,
     name: &str,
     work: impl FnOnce(&Arc<Collection>) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let c = state.collection(name)?;
-    blocking(move || work(&c)).await
+    let (done, result) = tokio::sync::oneshot::channel();
+    state.searches().spawn(move || {
+        // A panic must become a 500, not abort the pool's thread.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&c)));
+        let _ = done.send(outcome);
+    });
+    match result.await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) | Err(_) => Err(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "the search failed unexpectedly; the server logged it",
+        )),
+    }
 }
 
 pub async fn search(
