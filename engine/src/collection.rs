@@ -22,6 +22,7 @@ use crate::error::{EngineError, Result};
 use crate::filter::Filter;
 use crate::operation::Operation;
 use crate::segment::Segment;
+use crate::snapshot::SourceFile;
 use crate::types::{
     CollectionConfig, CollectionInfo, Payload, PayloadSchemaType, PointId, PointStruct, Record,
     ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, UpdateResult,
@@ -97,6 +98,11 @@ impl Collection {
         )?;
         Wal::create(&dir.join(WAL_FILE))?;
         Ok(())
+    }
+
+    /// Gives an unpacked snapshot (checkpoint files only) its empty WAL.
+    pub(crate) fn create_empty_wal(dir: &Path) -> Result<()> {
+        Wal::create(&dir.join(WAL_FILE)).map(drop)
     }
 
     /// Loads the checkpoint and replays the WAL after it.
@@ -384,6 +390,52 @@ impl Collection {
     pub fn checkpoint(&self) -> Result<()> {
         let mut w = self.writer.lock();
         self.checkpoint_locked(&mut w)
+    }
+
+    /// Checkpoints, then puts that checkpoint's files into `staging` (hard
+    /// links where the file system allows, copies otherwise) while the writer
+    /// lock keeps the next checkpoint from replacing them. Returns what to
+    /// archive (the vector file only up to the checkpointed rows), the config
+    /// and the live point count at that stamp.
+    pub(crate) fn snapshot_sources(
+        &self,
+        staging: &Path,
+    ) -> Result<(Vec<SourceFile>, CollectionConfig, u64)> {
+        let mut w = self.writer.lock();
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(EngineError::CollectionNotFound(self.name.clone()));
+        }
+        self.checkpoint_locked(&mut w)?;
+        let segment = self.segment.read();
+        let vectors_len = segment.vectors.bytes_for_rows(w.checkpointed_rows);
+        let files = [
+            (checkpoint::META_FILE.to_string(), None),
+            (checkpoint::graph_file(w.generation), None),
+            (checkpoint::points_file(w.generation), None),
+            (w.vectors_file.clone(), Some(vectors_len)),
+        ];
+        let mut sources = Vec::with_capacity(files.len());
+        for (name, len) in files {
+            let from = self.dir.join(&name);
+            let to = staging.join(&name);
+            if fs::hard_link(&from, &to).is_err() {
+                fs::copy(&from, &to).map_err(EngineError::io(&to))?;
+            }
+            let len = match len {
+                Some(len) => len,
+                None => fs::metadata(&to).map_err(EngineError::io(&to))?.len(),
+            };
+            sources.push(SourceFile {
+                name,
+                path: to,
+                len,
+            });
+        }
+        Ok((
+            sources,
+            segment.config().clone(),
+            segment.live_count() as u64,
+        ))
     }
 
     /// Rebuilds the segment without tombstones, then checkpoints.

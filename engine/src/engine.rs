@@ -60,7 +60,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -98,16 +98,28 @@ impl Engine {
             let collection = Collection::open(&name, &entry.path(), options.clone())?;
             collections.insert(name, Arc::new(collection));
         }
-        Ok(Engine {
+        let engine = Engine {
             root,
             options,
             collections: RwLock::new(collections),
             _lock: lock,
-        })
+        };
+        engine.clean_snapshot_leftovers();
+        Ok(engine)
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    pub(crate) fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    pub(crate) fn collections_mut(
+        &self,
+    ) -> parking_lot::RwLockWriteGuard<'_, BTreeMap<String, Arc<Collection>>> {
+        self.collections.write()
     }
 
     pub fn create_collection(

@@ -34,6 +34,10 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("{path}: {reason} (the file is damaged; restore it from a snapshot or backup)")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("snapshot {path}: {reason}")]
+    BadSnapshot { path: PathBuf, reason: String },
+    #[error("snapshot `{0}` not found")]
+    SnapshotNotFound(String),
     #[error("data directory {0} is in use by another Cairn process")]
     Locked(PathBuf),
     #[error("I/O error on {path}: {source}")]

@@ -31,6 +31,8 @@ mod payload_index;
 mod payload_storage;
 pub mod quantization;
 mod segment;
+pub mod snapshot;
+mod snapshot_store;
 pub mod spaces;
 mod types;
 mod vector_storage;

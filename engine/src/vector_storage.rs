@@ -165,6 +165,11 @@ impl VectorStorage {
         self.mmap.flush().map_err(EngineError::io(&self.path))
     }
 
+    /// Bytes of the file that hold the header and the first `rows` rows.
+    pub fn bytes_for_rows(&self, rows: usize) -> u64 {
+        (HEADER + rows * self.dim * 4) as u64
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
