@@ -32,7 +32,8 @@ impl Drop for Staging {
 }
 
 impl Engine {
-    fn snapshots_root(&self) -> PathBuf {
+    /// Where snapshot work happens; temp files for downloads go here too.
+    pub fn snapshots_root(&self) -> PathBuf {
         self.root().join("snapshots")
     }
 
@@ -62,8 +63,11 @@ impl Engine {
             return;
         };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(".staging-") {
+            // `.staging-*` directories, and `.download-*` temp files the
+            // server fetched snapshots into.
+            if entry.file_name().to_string_lossy().starts_with('.') {
                 let _ = fs::remove_dir_all(entry.path());
+                let _ = fs::remove_file(entry.path());
             }
         }
     }

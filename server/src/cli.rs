@@ -30,6 +30,123 @@ pub enum Command {
     Import(ImportArgs),
     /// Search a collection for the nearest points to a vector.
     Search(SearchArgs),
+    /// Back up collections to S3 (or a directory), and list, verify,
+    /// restore and prune backups.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// The metadata catalog's schema migrations.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Print a running server's health report; exits 0 healthy, 1 warning,
+    /// 2 critical (3 if the server cannot be reached).
+    Health(HealthArgs),
+}
+
+/// Where backups live, and the settings file that may say so.
+#[derive(Args, Debug, Clone)]
+pub struct BackupTarget {
+    /// `s3://bucket/prefix` or `file:///path` [default: config `backup.location`].
+    #[arg(long)]
+    pub location: Option<String>,
+    /// A TOML settings file (the one `cairn serve` reads).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Snapshot collections and upload them as one backup.
+    Create {
+        #[command(flatten)]
+        target: BackupTarget,
+        /// A collection to back up (repeatable).
+        #[arg(long = "collection", required_unless_present = "all")]
+        collections: Vec<String>,
+        /// Back up every collection.
+        #[arg(long, conflicts_with = "collections")]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the complete backups at the location, newest first.
+    List {
+        #[command(flatten)]
+        target: BackupTarget,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a backup, check its checksums, restore it into a scratch
+    /// directory and compare point counts.
+    Verify {
+        id: String,
+        #[command(flatten)]
+        target: BackupTarget,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup's collections into the data directory, replacing
+    /// collections of the same name.
+    Restore {
+        id: String,
+        #[command(flatten)]
+        target: BackupTarget,
+        /// Restore a single-collection backup under this name.
+        #[arg(long = "as")]
+        rename: Option<String>,
+    },
+    /// Delete backups the retention rules (`keep_hourly`, `keep_daily`,
+    /// `keep_weekly`) do not keep, and leftovers of failed runs.
+    Prune {
+        #[command(flatten)]
+        target: BackupTarget,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbTarget {
+    /// `sqlite://PATH` or `postgres://…` [default: config `metadata_url`,
+    /// else <data-dir>/meta.db].
+    #[arg(long, env = "CAIRN_METADATA_URL")]
+    pub metadata_url: Option<String>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Apply every pending migration.
+    Migrate {
+        #[command(flatten)]
+        target: DbTarget,
+    },
+    /// List migrations and whether each is applied.
+    Status {
+        #[command(flatten)]
+        target: DbTarget,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revert the newest applied migrations.
+    Rollback {
+        #[command(flatten)]
+        target: DbTarget,
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct HealthArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:6333")]
+    pub server: String,
+    /// API key, if the server closes its health endpoints.
+    #[arg(long, env = "CAIRN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -31,6 +31,105 @@ pub struct ServeConfig {
     /// served. 0 means one per CPU. Running more than the CPUs only makes
     /// them share cores and caches, so every answer in flight is slower.
     pub search_threads: usize,
+    /// The catalog, backups and health thresholds.
+    #[serde(flatten)]
+    pub sidecars: SidecarConfig,
+}
+
+/// Settings of the companion modules.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SidecarConfig {
+    /// `sqlite://PATH` or `postgres://…`; default `<data_dir>/meta.db`.
+    pub metadata_url: Option<String>,
+    pub backup: BackupConfig,
+    pub health: HealthConfig,
+}
+
+impl std::fmt::Debug for SidecarConfig {
+    /// The database password is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SidecarConfig")
+            .field(
+                "metadata_url",
+                &self.metadata_url.as_deref().map(crate::catalog::redact),
+            )
+            .field("backup", &self.backup)
+            .field("health", &self.health)
+            .finish()
+    }
+}
+
+impl SidecarConfig {
+    pub fn metadata_url(&self, data_dir: &Path) -> String {
+        self.metadata_url
+            .clone()
+            .unwrap_or_else(|| crate::catalog::default_url(data_dir))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupConfig {
+    /// `s3://bucket/prefix` or `file:///path`.
+    pub location: Option<String>,
+    /// When the server backs up every collection, as a cron expression
+    /// (`"0 * * * *"`: hourly, on the hour; UTC). Unset: never.
+    pub schedule: Option<String>,
+    /// Grandfather-father-son retention: the newest good backup of each of
+    /// the last N hours, days and ISO weeks is kept; `prune` deletes the rest.
+    pub keep_hourly: usize,
+    pub keep_daily: usize,
+    pub keep_weekly: usize,
+    /// Uploads larger than this go in parts of this size.
+    pub multipart_part_bytes: usize,
+    pub s3: crate::backup::location::S3Settings,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            location: None,
+            schedule: None,
+            keep_hourly: 24,
+            keep_daily: 30,
+            keep_weekly: 12,
+            multipart_part_bytes: 8 << 20,
+            s3: Default::default(),
+        }
+    }
+}
+
+/// Thresholds of `GET /health/report`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthConfig {
+    /// Age of the last good backup that makes the report WARNING / CRITICAL.
+    pub backup_warning_secs: u64,
+    pub backup_critical_secs: u64,
+    /// Free space of the data directory's disk below which it is WARNING /
+    /// CRITICAL, in percent.
+    pub disk_warning_percent: f64,
+    pub disk_critical_percent: f64,
+    /// Memory in use (of the machine) above which it is WARNING / CRITICAL.
+    pub memory_warning_percent: f64,
+    pub memory_critical_percent: f64,
+    /// Catalog round trip above which it is WARNING.
+    pub metadata_warning_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            backup_warning_secs: 2 * 3600,
+            backup_critical_secs: 6 * 3600,
+            disk_warning_percent: 15.0,
+            disk_critical_percent: 5.0,
+            memory_warning_percent: 90.0,
+            memory_critical_percent: 97.0,
+            metadata_warning_ms: 100,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -48,6 +147,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("open_health_endpoints", &self.open_health_endpoints)
             .field("tls_cert", &self.tls_cert)
             .field("search_threads", &self.search_threads)
+            .field("sidecars", &self.sidecars)
             .finish()
     }
 }
@@ -64,6 +164,7 @@ impl Default for ServeConfig {
             tls_cert: None,
             tls_key: None,
             search_threads: 0,
+            sidecars: SidecarConfig::default(),
         }
     }
 }
@@ -95,7 +196,7 @@ impl ServeConfig {
             figment = figment.merge(Toml::file(file));
         }
         let config = figment
-            .merge(Env::prefixed("CAIRN_"))
+            .merge(Env::prefixed("CAIRN_").split("__"))
             .merge(Serialized::defaults(overrides))
             .extract()?;
         Ok(config)

@@ -2,5 +2,8 @@
 //! engine (`http`), and its configuration (`config`). The `cairn` binary
 //! (`main.rs`) adds the command-line tools.
 
+pub mod backup;
+pub mod catalog;
 pub mod config;
+pub mod health;
 pub mod http;

@@ -1,7 +1,10 @@
 //! One module per command family; each opens the engine, does one job, and
 //! closes it cleanly (a checkpoint, so the next start replays nothing).
 
+mod backup;
 mod collection;
+mod db;
+mod health;
 mod import;
 mod search;
 mod serve;
@@ -12,14 +15,20 @@ use cairn_engine::Engine;
 use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve(args) = cli.command {
-        return serve::run(cli.data_dir, args);
-    }
+    let command = match cli.command {
+        Command::Serve(args) => return serve::run(cli.data_dir, args),
+        Command::Backup(cmd) => return backup::run(cli.data_dir, cmd),
+        Command::Db(cmd) => return db::run(cli.data_dir, cmd),
+        Command::Health(args) => return health::run(args),
+        other => other,
+    };
     let data_dir = cli.data_dir.unwrap_or_else(|| "./data".into());
     let engine = Engine::open(&data_dir)
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
-    match cli.command {
-        Command::Serve(_) => unreachable!("handled above"),
+    match command {
+        Command::Serve(_) | Command::Backup(_) | Command::Db(_) | Command::Health(_) => {
+            unreachable!("handled above")
+        }
         Command::Collection(cmd) => collection::run(&engine, cmd)?,
         Command::Import(args) => import::run(&engine, args)?,
         Command::Search(args) => search::run(&engine, args)?,

@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
+use super::audit::Caller;
 use super::envelope::error_response;
 
 #[derive(Clone, Default)]
@@ -21,7 +22,14 @@ pub struct Keys {
     pub open_health: bool,
 }
 
-const HEALTH: [&str; 5] = ["/", "/healthz", "/livez", "/readyz", "/metrics"];
+const HEALTH: [&str; 6] = [
+    "/",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/health/report",
+];
 /// POST endpoints that only read (the last path segments).
 const READ_POSTS: [&str; 7] = [
     "/points/search",
@@ -56,7 +64,7 @@ fn is_read(method: &Method, path: &str) -> bool {
             && READ_POSTS.iter().any(|s| path.ends_with(s)))
 }
 
-pub async fn check(State(keys): State<Arc<Keys>>, req: Request, next: Next) -> Response {
+pub async fn check(State(keys): State<Arc<Keys>>, mut req: Request, next: Next) -> Response {
     if keys.full.is_none() && keys.read_only.is_none() {
         return next.run(req).await;
     }
@@ -64,17 +72,19 @@ pub async fn check(State(keys): State<Arc<Keys>>, req: Request, next: Next) -> R
     if keys.open_health && HEALTH.contains(&path) {
         return next.run(req).await;
     }
-    let Some(key) = presented(req.headers()) else {
+    let Some(key) = presented(req.headers()).map(str::to_string) else {
         return error_response(
             StatusCode::UNAUTHORIZED,
             "missing API key: send it in the `api-key` header or as `Authorization: Bearer <key>`",
         );
     };
-    if same(key, &keys.full) {
+    if same(&key, &keys.full) {
+        req.extensions_mut().insert(Caller::keyed("full", &key));
         return next.run(req).await;
     }
-    if same(key, &keys.read_only) {
-        if is_read(req.method(), path) {
+    if same(&key, &keys.read_only) {
+        if is_read(req.method(), req.uri().path()) {
+            req.extensions_mut().insert(Caller::keyed("read_only", &key));
             return next.run(req).await;
         }
         return error_response(

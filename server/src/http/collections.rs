@@ -6,6 +6,7 @@ use cairn_engine::{CollectionConfig, CollectionInfo, Condition, Filter};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::audit::Caller;
 use super::envelope::{blocking, ok, ApiResult, Body, Started};
 use super::models::{vector_params, CreateCollection, IndexBody};
 use super::state::AppState;
@@ -37,6 +38,7 @@ pub async fn list(State(state): State<AppState>, started: Started) -> ApiResult 
 pub async fn create(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    caller: Caller,
     started: Started,
     Body(body): Body<CreateCollection>,
 ) -> ApiResult {
@@ -49,17 +51,32 @@ pub async fn create(
         config.quantization = super::models::quantization_config(q)?;
     }
     let engine = state.engine()?;
-    blocking(move || Ok(engine.create_collection(&name, config).map(|_| ())?)).await?;
+    let (collection, distance) = (name.clone(), format!("{:?}", config.distance));
+    blocking(move || Ok(engine.create_collection(&collection, config).map(|_| ())?)).await?;
+    if let Some(catalog) = state.catalog() {
+        if let Err(e) = catalog.record_collection(&name, dim, &distance).await {
+            tracing::warn!(error = %e, "cannot record the collection in the catalog");
+        }
+    }
+    state.audit(&caller, "create_collection", Some(&name), "").await;
     ok(&started, true)
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    caller: Caller,
     started: Started,
 ) -> ApiResult {
     let engine = state.engine()?;
-    blocking(move || Ok(engine.drop_collection(&name)?)).await?;
+    let collection = name.clone();
+    blocking(move || Ok(engine.drop_collection(&collection)?)).await?;
+    if let Some(catalog) = state.catalog() {
+        if let Err(e) = catalog.forget_collection(&name).await {
+            tracing::warn!(error = %e, "cannot remove the collection from the catalog");
+        }
+    }
+    state.audit(&caller, "delete_collection", Some(&name), "").await;
     ok(&started, true)
 }
 

@@ -82,7 +82,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         use EngineError::*;
         let status = match &e {
-            CollectionNotFound(_) => StatusCode::NOT_FOUND,
+            CollectionNotFound(_) | SnapshotNotFound(_) => StatusCode::NOT_FOUND,
             CollectionExists(_) => StatusCode::CONFLICT,
             InvalidName(_)
             | DimensionMismatch { .. }
@@ -92,7 +92,8 @@ impl From<EngineError> for ApiError {
             | PayloadNotObject(_)
             | MalformedFilter(_)
             | InvalidConfig(_)
-            | InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            | InvalidRequest(_)
+            | BadSnapshot { .. } => StatusCode::BAD_REQUEST,
             Corrupt { .. } | Locked(_) | Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

@@ -36,6 +36,8 @@ struct Metrics {
     search_ef: HistogramVec,
     search_results: HistogramVec,
     resident_memory: IntGauge,
+    health_status: IntGaugeVec,
+    health_value: prometheus::GaugeVec,
 }
 
 fn registered<T: prometheus::core::Collector + Clone + 'static>(
@@ -119,9 +121,51 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             )
             .expect("valid metric"),
         ),
+        health_status: registered(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "cairn_health_status",
+                    "Health per component: 0 healthy, 1 warning, 2 critical (\"overall\" is the worst)",
+                ),
+                &["component"],
+            )
+            .expect("valid metric"),
+        ),
+        health_value: registered(
+            &r,
+            prometheus::GaugeVec::new(
+                Opts::new(
+                    "cairn_health_value",
+                    "The figures the health report judges, by component and name",
+                ),
+                &["component", "figure"],
+            )
+            .expect("valid metric"),
+        ),
         registry: r,
     }
 });
+
+/// Publishes a health report's verdicts and figures as gauges.
+pub fn record_health(report: &crate::health::Report) {
+    let m = &*METRICS;
+    m.health_status.reset();
+    m.health_value.reset();
+    m.health_status
+        .with_label_values(&["overall"])
+        .set(report.status.code() as i64);
+    for c in &report.components {
+        m.health_status
+            .with_label_values(&[&c.name])
+            .set(c.status.code() as i64);
+        for (figure, value) in &c.values {
+            m.health_value
+                .with_label_values(&[c.name.as_str(), figure.as_str()])
+                .set(*value);
+        }
+    }
+}
 
 /// Counts and times every request by its route template.
 pub async fn track(req: Request, next: Next) -> Response {
@@ -184,6 +228,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
     if let Some(bytes) = resident_memory_bytes() {
         m.resident_memory.set(bytes);
     }
+    record_health(&state.health_report().await);
     let mut out = Vec::new();
     match TextEncoder::new().encode(&m.registry.gather(), &mut out) {
         Ok(()) => ([("content-type", "text/plain; version=0.0.4")], out).into_response(),

@@ -8,14 +8,17 @@
 //! in one place (`envelope`). A panicking handler becomes a 500 and the
 //! server keeps serving.
 
+mod audit;
 mod auth;
 mod collections;
+mod documents;
 mod envelope;
 mod metrics;
 mod models;
 mod points;
 mod search;
 mod service;
+mod snapshots;
 mod state;
 
 use std::future::Future;
@@ -45,6 +48,30 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/livez", get(service::live))
         .route("/readyz", get(service::ready))
         .route("/metrics", get(metrics::scrape))
+        .route("/health/report", get(service::report))
+        .route(
+            "/snapshots",
+            post(snapshots::create_full).get(snapshots::list_full),
+        )
+        .route(
+            "/snapshots/{snapshot}",
+            get(snapshots::download_full).delete(snapshots::delete_full),
+        )
+        .route(
+            &format!("{c}/snapshots"),
+            post(snapshots::create).get(snapshots::list),
+        )
+        .route(&format!("{c}/snapshots/recover"), put(snapshots::recover))
+        .route(
+            &format!("{c}/snapshots/upload"),
+            // Uploads stream to disk, so the JSON body limit does not apply.
+            post(snapshots::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{c}/snapshots/{{snapshot}}"),
+            get(snapshots::download).delete(snapshots::delete),
+        )
+        .route(&format!("{c}/documents"), get(documents::list))
         .route("/collections", get(collections::list))
         .route(
             c,
@@ -132,16 +159,53 @@ pub async fn serve(
     if config.tls_cert.is_some() != config.tls_key.is_some() {
         anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
     }
-    let state = AppState::new(config.search_threads);
+    let url = config.sidecars.metadata_url(&config.data_dir);
+    let catalog = crate::catalog::Catalog::open(&url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the metadata catalog {}: {e}",
+            crate::catalog::redact(&url)
+        )
+    })?;
+    let backups = &config.sidecars.backup;
+    let schedule = match (&backups.schedule, &backups.location) {
+        (Some(expr), Some(url)) => Some((
+            crate::backup::schedule::parse(expr)?,
+            crate::backup::Location::open(url, &backups.s3)?,
+        )),
+        (Some(_), None) => anyhow::bail!("backup.schedule is set but backup.location is not"),
+        _ => None,
+    };
+    let state = AppState::new(config.search_threads)
+        .with_catalog(catalog.clone())
+        .with_sidecars(config.sidecars.clone())
+        .with_data_dir(config.data_dir.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let scheduler: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
     // A failed load stops the server too (and is reported below).
     let load_failed = Arc::new(tokio::sync::Notify::new());
     let loader = {
         let (state, load_failed, data_dir) =
             (state.clone(), load_failed.clone(), config.data_dir.clone());
+        let (scheduler, backup_config) = (scheduler.clone(), backups.clone());
+        let catalog = catalog.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             match Engine::open(&data_dir) {
                 Ok(engine) => {
-                    state.set_engine(Arc::new(engine));
+                    let engine = Arc::new(engine);
+                    state.set_engine(engine.clone());
+                    if let Some((cron, location)) = schedule {
+                        tracing::info!(schedule = %cron.pattern, location = %location.url, "scheduled backups on");
+                        let task = crate::backup::schedule::run(
+                            engine,
+                            Some(catalog),
+                            backup_config,
+                            cron,
+                            location,
+                        );
+                        if let Ok(mut slot) = scheduler.lock() {
+                            *slot = Some(runtime.spawn(task));
+                        }
+                    }
                     tracing::info!(data_dir = %data_dir.display(), "all collections loaded");
                     Ok(())
                 }
@@ -172,6 +236,10 @@ pub async fn serve(
         _ => unreachable!("checked at the top"),
     }
     loader.await??;
+    if let Some(task) = scheduler.lock().ok().and_then(|mut s| s.take()) {
+        task.abort();
+    }
+    catalog.close().await;
     if let Some(engine) = state.loaded() {
         tokio::task::spawn_blocking(move || engine.checkpoint_all()).await??;
     }

@@ -1,4 +1,4 @@
-//! `/`, `/healthz`, `/livez`, `/readyz`.
+//! `/`, `/healthz`, `/livez`, `/readyz` and `/health/report`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,4 +28,12 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             "collections are still loading",
         ),
     }
+}
+
+/// Per-component health with figures and thresholds; the HTTP status is
+/// 200 whatever the verdict (it is in the body), so monitors can read it.
+pub async fn report(State(state): State<AppState>) -> Response {
+    let report = state.health_report().await;
+    super::metrics::record_health(&report);
+    Json(report).into_response()
 }

@@ -5,7 +5,11 @@ use std::sync::{Arc, OnceLock};
 use axum::http::StatusCode;
 use cairn_engine::{Collection, Engine};
 
+use super::audit::Caller;
 use super::envelope::ApiError;
+use crate::backup::location::S3Settings;
+use crate::catalog::Catalog;
+use crate::config::SidecarConfig;
 
 /// The server starts listening before the engine has loaded every
 /// collection; until then data endpoints (and `/readyz`) answer 503.
@@ -15,6 +19,10 @@ pub struct AppState {
     /// The threads searches run on (`search_threads`). Waiting searches
     /// queue there, and a busy thread takes the next without sleeping.
     searches: Arc<rayon::ThreadPool>,
+    /// The metadata catalog; `None` in bare routers built by tests.
+    catalog: Option<Catalog>,
+    sidecars: Arc<SidecarConfig>,
+    data_dir: Arc<std::path::PathBuf>,
 }
 
 impl Default for AppState {
@@ -35,6 +43,59 @@ impl AppState {
         AppState {
             engine: Arc::default(),
             searches: Arc::new(searches),
+            catalog: None,
+            sidecars: Arc::default(),
+            data_dir: Arc::new(".".into()),
+        }
+    }
+
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    pub fn with_sidecars(mut self, sidecars: SidecarConfig) -> Self {
+        self.sidecars = Arc::new(sidecars);
+        self
+    }
+
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.catalog.as_ref()
+    }
+
+    pub fn sidecars(&self) -> &SidecarConfig {
+        &self.sidecars
+    }
+
+    pub fn health_report(&self) -> impl std::future::Future<Output = crate::health::Report> + '_ {
+        let engine = self.loaded();
+        async move {
+            crate::health::report(
+                engine.as_deref(),
+                self.catalog.as_ref(),
+                &self.sidecars,
+                &self.data_dir,
+            )
+            .await
+        }
+    }
+
+    pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.data_dir = Arc::new(dir);
+        self
+    }
+
+    pub fn s3(&self) -> &S3Settings {
+        &self.sidecars.backup.s3
+    }
+
+    /// Records an action in the audit log. A catalog failure is logged,
+    /// not returned: the action itself has already happened.
+    pub async fn audit(&self, caller: &Caller, action: &str, collection: Option<&str>, detail: &str) {
+        if let Some(catalog) = &self.catalog {
+            if let Err(e) = catalog.audit(&caller.0, action, collection, detail).await {
+                tracing::warn!(error = %e, action, "cannot write the audit log");
+            }
         }
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE backups DROP COLUMN trigger_kind;
