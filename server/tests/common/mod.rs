@@ -86,6 +86,18 @@ impl Server {
         )
     }
 
+    /// A GET whose answer is plain JSON, not Qdrant's envelope.
+    pub async fn ok_raw(&self, path: &str) -> Value {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.json().await.expect("json")
+    }
+
     /// A call that must succeed; returns `result`.
     pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.call(method.clone(), path, body).await;
