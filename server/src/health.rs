@@ -265,11 +265,7 @@ fn disk_component(data_dir: &Path, h: &HealthConfig) -> Component {
                 0.0
             };
             // Lower is worse: grade the negated figure.
-            let status = grade_high(
-                -percent,
-                -h.disk_warning_percent,
-                -h.disk_critical_percent,
-            );
+            let status = grade_high(-percent, -h.disk_warning_percent, -h.disk_critical_percent);
             component(
                 "disk",
                 status,

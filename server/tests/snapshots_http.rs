@@ -20,7 +20,9 @@ async fn load(s: &Server, n: usize) {
     .await;
     let points: Vec<Value> = (0..n)
         .map(|i| {
-            let v: Vec<f32> = (0..8).map(|d| ((i * 7 + d * 3) % 11) as f32 + 0.5).collect();
+            let v: Vec<f32> = (0..8)
+                .map(|d| ((i * 7 + d * 3) % 11) as f32 + 0.5)
+                .collect();
             json!({"id": i, "vector": v, "payload": {"i": i}})
         })
         .collect();
@@ -48,7 +50,10 @@ async fn upload(s: &Server, bytes: Vec<u8>, query: &str) -> (StatusCode, Value) 
     let form = reqwest::multipart::Form::new().part("snapshot", part);
     let resp = s
         .client
-        .post(format!("{}/collections/docs/snapshots/upload{query}", s.base))
+        .post(format!(
+            "{}/collections/docs/snapshots/upload{query}",
+            s.base
+        ))
         .multipart(form)
         .send()
         .await
@@ -65,7 +70,10 @@ async fn snapshot_endpoints_round_trip() {
         .ok(Method::POST, "/collections/docs/snapshots", None)
         .await;
     let name = created["name"].as_str().expect("name").to_string();
-    assert!(name.starts_with("docs-") && name.ends_with(".snapshot"), "{name}");
+    assert!(
+        name.starts_with("docs-") && name.ends_with(".snapshot"),
+        "{name}"
+    );
     let checksum = created["checksum"].as_str().expect("checksum").to_string();
     let listed = s.ok(Method::GET, "/collections/docs/snapshots", None).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
@@ -114,7 +122,12 @@ async fn snapshot_endpoints_round_trip() {
     damaged[mid] ^= 0x55;
     let (status, body) = upload(&s, damaged, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["status"]["error"].as_str().is_some_and(|e| e.contains("snapshot")), "{body}");
+    assert!(
+        body["status"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("snapshot")),
+        "{body}"
+    );
     let (status, _) = upload(&s, bytes[..bytes.len() / 3].to_vec(), "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = upload(&s, bytes.clone(), "?checksum=00ff").await;
@@ -195,7 +208,9 @@ async fn snapshot_endpoints_round_trip() {
         .await;
 
     // The catalog recorded who did what (anonymous: no keys configured).
-    let catalog = Catalog::open(&default_url(&s.data_dir)).await.expect("catalog");
+    let catalog = Catalog::open(&default_url(&s.data_dir))
+        .await
+        .expect("catalog");
     let log = catalog.audit_log(100).await.expect("audit");
     let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
     assert_eq!(
@@ -224,7 +239,9 @@ async fn snapshot_endpoints_round_trip() {
     assert_eq!(component("engine")["status"], "HEALTHY", "{report}");
     assert_eq!(component("metadata")["status"], "HEALTHY", "{report}");
     assert_eq!(component("backup")["status"], "WARNING", "{report}");
-    assert!(component("disk")["figure"].as_str().is_some_and(|f| f.contains("% free")));
+    assert!(component("disk")["figure"]
+        .as_str()
+        .is_some_and(|f| f.contains("% free")));
     assert_eq!(report["status"], "WARNING");
     let metrics = s
         .client
@@ -235,7 +252,10 @@ async fn snapshot_endpoints_round_trip() {
         .text()
         .await
         .expect("text");
-    assert!(metrics.contains("cairn_health_status{component=\"backup\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("cairn_health_status{component=\"backup\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("cairn_health_value{component=\"disk\",figure=\"free_percent\"}"));
     s.shutdown().await;
 }
@@ -252,7 +272,9 @@ async fn api_keys_are_audited_by_id_never_by_value() {
         .await
         .expect("create");
     assert_eq!(resp.status(), StatusCode::OK);
-    let catalog = Catalog::open(&default_url(&s.data_dir)).await.expect("catalog");
+    let catalog = Catalog::open(&default_url(&s.data_dir))
+        .await
+        .expect("catalog");
     let log = catalog.audit_log(10).await.expect("audit");
     assert_eq!(log.len(), 1);
     let digest = hex::encode(Sha256::digest(b"secret-full-key"));

@@ -37,7 +37,10 @@ impl std::fmt::Debug for S3Settings {
         f.debug_struct("S3Settings")
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "<set>"))
+            .field(
+                "access_key_id",
+                &self.access_key_id.as_ref().map(|_| "<set>"),
+            )
             .field(
                 "secret_access_key",
                 &self.secret_access_key.as_ref().map(|_| "<set>"),
@@ -96,9 +99,12 @@ impl Location {
         let mut client = ClientOptions::new()
             .with_timeout(Duration::from_secs(s3.timeout_secs.unwrap_or(60)))
             .with_connect_timeout(Duration::from_secs(5));
-        if let Some(allow) = s3.allow_http {
-            client = client.with_allow_http(allow);
-        }
+        // Our client options replace the ones `from_env` read, so the
+        // standard variable is honoured here.
+        let allow_http = s3.allow_http.unwrap_or_else(|| {
+            std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+        });
+        client = client.with_allow_http(allow_http);
         let retry = RetryConfig {
             max_retries: s3.max_retries.unwrap_or(3),
             retry_timeout: Duration::from_secs(s3.timeout_secs.unwrap_or(60) * 2),

@@ -77,9 +77,7 @@ pub fn new_backup_id() -> String {
 
 /// Backup ids are generated, but `verify`/`restore` take them from users.
 fn validate_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty()
-        || id.len() > 64
-        || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         bail!("`{id}` is not a backup id (see `cairn backup list`)");
     }
@@ -165,7 +163,10 @@ pub async fn create_with_id(
     let json = serde_json::to_vec_pretty(&manifest)?;
     location
         .store
-        .put(&location.key(&format!("{id}/{MANIFEST}")), PutPayload::from(json))
+        .put(
+            &location.key(&format!("{id}/{MANIFEST}")),
+            PutPayload::from(json),
+        )
         .await
         .context("writing the backup manifest")?;
     Ok(manifest)
@@ -239,8 +240,12 @@ pub async fn list(location: &Location) -> anyhow::Result<Vec<BackupManifest>> {
         let bytes = location.store.get(&key).await?.bytes().await?;
         match serde_json::from_slice::<BackupManifest>(&bytes) {
             Ok(m) if m.format_version == FORMAT_VERSION => out.push(m),
-            Ok(m) => tracing::warn!(id = %m.id, version = m.format_version, "skipping a backup of an unknown format"),
-            Err(e) => tracing::warn!(key = %key, error = %e, "skipping an unreadable backup manifest"),
+            Ok(m) => {
+                tracing::warn!(id = %m.id, version = m.format_version, "skipping a backup of an unknown format")
+            }
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "skipping an unreadable backup manifest")
+            }
         }
     }
     out.sort_by(|a, b| b.id.cmp(&a.id));
@@ -253,7 +258,10 @@ pub async fn manifest(location: &Location, id: &str) -> anyhow::Result<BackupMan
     let bytes = match location.store.get(&key).await {
         Ok(r) => r.bytes().await?,
         Err(object_store::Error::NotFound { .. }) => {
-            bail!("no complete backup `{id}` at {} (see `cairn backup list`)", location.url)
+            bail!(
+                "no complete backup `{id}` at {} (see `cairn backup list`)",
+                location.url
+            )
         }
         Err(e) => return Err(e.into()),
     };

@@ -53,7 +53,10 @@ mod tests {
 
     fn every(step: Duration, count: i64) -> Vec<(String, DateTime<Utc>)> {
         // 2026-11-23 is a Monday.
-        let start = Utc.with_ymd_and_hms(2026, 11, 23, 12, 30, 0).single().expect("time");
+        let start = Utc
+            .with_ymd_and_hms(2026, 11, 23, 12, 30, 0)
+            .single()
+            .expect("time");
         (0..count)
             .map(|i| (format!("b{i:04}"), start - step * i as i32))
             .collect()
@@ -100,7 +103,15 @@ mod tests {
             },
         );
         assert_eq!(kept.into_iter().collect::<Vec<_>>(), ["b0000"]);
-        assert!(keep(&[], Retention { hourly: 1, daily: 1, weekly: 1 }).is_empty());
+        assert!(keep(
+            &[],
+            Retention {
+                hourly: 1,
+                daily: 1,
+                weekly: 1
+            }
+        )
+        .is_empty());
     }
 
     #[test]

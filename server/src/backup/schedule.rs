@@ -20,7 +20,9 @@ pub fn parse(expr: &str) -> anyhow::Result<Cron> {
     Cron::new(expr)
         .with_seconds_optional()
         .parse()
-        .with_context(|| format!("invalid backup schedule `{expr}` (a cron expression like \"0 * * * *\")"))
+        .with_context(|| {
+            format!("invalid backup schedule `{expr}` (a cron expression like \"0 * * * *\")")
+        })
 }
 
 /// Loops until the task is dropped or aborted.

@@ -132,7 +132,10 @@ async fn run_async(data_dir: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Res
             } else if backups.is_empty() {
                 println!("no backups at {}", location.url);
             } else {
-                println!("{:<24} {:<27} {:>12}  COLLECTIONS", "ID", "CREATED", "BYTES");
+                println!(
+                    "{:<24} {:<27} {:>12}  COLLECTIONS",
+                    "ID", "CREATED", "BYTES"
+                );
                 for b in backups {
                     let names: Vec<String> = b
                         .collections
@@ -177,8 +180,7 @@ async fn run_async(data_dir: Option<PathBuf>, cmd: BackupCommand) -> anyhow::Res
             let Setup { config, location } = setup(data_dir, &target)?;
             let engine = Arc::new(open_engine(&config)?);
             let bar = bytes_bar();
-            let restored =
-                backup::restore(&engine, &location, &id, rename.as_deref(), &bar).await;
+            let restored = backup::restore(&engine, &location, &id, rename.as_deref(), &bar).await;
             bar.finish_and_clear();
             let restored = restored?;
             if let Some(c) = catalog(&config).await {

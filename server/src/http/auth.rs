@@ -84,7 +84,8 @@ pub async fn check(State(keys): State<Arc<Keys>>, mut req: Request, next: Next) 
     }
     if same(&key, &keys.read_only) {
         if is_read(req.method(), req.uri().path()) {
-            req.extensions_mut().insert(Caller::keyed("read_only", &key));
+            req.extensions_mut()
+                .insert(Caller::keyed("read_only", &key));
             return next.run(req).await;
         }
         return error_response(

@@ -58,7 +58,9 @@ pub async fn create(
             tracing::warn!(error = %e, "cannot record the collection in the catalog");
         }
     }
-    state.audit(&caller, "create_collection", Some(&name), "").await;
+    state
+        .audit(&caller, "create_collection", Some(&name), "")
+        .await;
     ok(&started, true)
 }
 
@@ -76,7 +78,9 @@ pub async fn delete(
             tracing::warn!(error = %e, "cannot remove the collection from the catalog");
         }
     }
-    state.audit(&caller, "delete_collection", Some(&name), "").await;
+    state
+        .audit(&caller, "delete_collection", Some(&name), "")
+        .await;
     ok(&started, true)
 }
 

@@ -117,7 +117,8 @@ pub async fn upload(
     mut form: Multipart,
 ) -> ApiResult {
     let engine = state.engine()?;
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::new(e.status(), e.body_text());
+    let bad =
+        |e: axum::extract::multipart::MultipartError| ApiError::new(e.status(), e.body_text());
     let temp = fetch::temp_file(&engine.snapshots_root()).map_err(internal)?;
     let (file, temp_path) = temp.into_parts();
     let mut out = tokio::fs::File::from_std(file);
@@ -185,7 +186,9 @@ pub async fn delete_full(
     let engine = state.engine()?;
     let file = snapshot.clone();
     blocking(move || Ok(engine.delete_full_snapshot(&file)?)).await?;
-    state.audit(&caller, "delete_snapshot", None, &snapshot).await;
+    state
+        .audit(&caller, "delete_snapshot", None, &snapshot)
+        .await;
     ok(&started, true)
 }
 

@@ -91,7 +91,13 @@ impl AppState {
 
     /// Records an action in the audit log. A catalog failure is logged,
     /// not returned: the action itself has already happened.
-    pub async fn audit(&self, caller: &Caller, action: &str, collection: Option<&str>, detail: &str) {
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        collection: Option<&str>,
+        detail: &str,
+    ) {
         if let Some(catalog) = &self.catalog {
             if let Err(e) = catalog.audit(&caller.0, action, collection, detail).await {
                 tracing::warn!(error = %e, action, "cannot write the audit log");
