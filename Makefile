@@ -6,10 +6,12 @@ CARGO ?= cargo
 setup:
 	@scripts/setup.sh
 
-## The tests also need the pinned Python client (git-ignored .venv) and the
-## benchmark peers the harness test drives (git-ignored benches/.venv).
+## The tests also need the pinned Python client and moto's S3 server
+## (git-ignored .venv), the benchmark peers the harness test drives
+## (git-ignored benches/.venv), and a PostgreSQL cluster on 127.0.0.1:54329.
 test-setup: setup
 	@scripts/python_env.sh >/dev/null
+	@scripts/postgres.sh >/dev/null
 	@scripts/python_env.sh benches/python/requirements.txt benches/.venv >/dev/null
 
 build: setup

@@ -379,3 +379,124 @@ fn an_s3_server_stopped_mid_upload_leaves_a_failed_run_and_no_backup() {
     // The collection is intact, and a later backup succeeds.
     cairn.ok(&["backup", "create", "--all", "--location", LOCATION]);
 }
+
+/// `cairn serve` with `backup.schedule` backs up on its own and records each
+/// run; the health report then sees a fresh good backup, and `cairn health`
+/// exits with the report's verdict.
+#[test]
+fn the_server_backs_up_on_schedule_and_reports_health() {
+    use cairn_server::config::ServeConfig;
+
+    let s3 = moto();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let cairn = Cairn {
+        data: &data,
+        endpoint: &s3.endpoint,
+        config: None,
+    };
+    load(&cairn, dir.path(), "docs", 500, 16);
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = ServeConfig {
+            data_dir: data.clone(),
+            ..ServeConfig::default()
+        };
+        let b = &mut config.sidecars.backup;
+        b.location = Some(LOCATION.into());
+        // Every two seconds (six fields: with seconds).
+        b.schedule = Some("*/2 * * * * *".into());
+        b.s3.endpoint = Some(s3.endpoint.clone());
+        b.s3.access_key_id = Some("testing".into());
+        b.s3.secret_access_key = Some("testing".into());
+        b.s3.region = Some("us-east-1".into());
+        b.s3.allow_http = Some(true);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(cairn_server::http::serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        let url = default_url(&data);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let catalog = loop {
+            if let Ok(c) = Catalog::connect(&url).await {
+                if c.list_backups()
+                    .await
+                    .is_ok_and(|rows| rows.iter().filter(|r| r.status == "good").count() >= 2)
+                {
+                    break c;
+                }
+            }
+            assert!(Instant::now() < deadline, "no scheduled backups recorded");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let rows = catalog.list_backups().await.expect("rows");
+        assert!(rows.iter().all(|r| r.trigger == "schedule"), "{rows:?}");
+        // One at a time: no two runs overlap.
+        let mut spans: Vec<(i64, i64)> = rows
+            .iter()
+            .filter_map(|r| Some((r.started_at, r.finished_at?)))
+            .collect();
+        spans.sort();
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "{spans:?}");
+
+        let base = format!("http://{addr}");
+        let report: Value = ::reqwest::get(format!("{base}/health/report"))
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("json");
+        let backup = report["components"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "backup"))
+            .cloned()
+            .expect("backup component");
+        assert_eq!(backup["status"], "HEALTHY", "{report}");
+
+        // `cairn health` prints the same verdict and exits with it.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["health", "--server", &base, "--json"])
+            .output()
+            .await
+            .expect("cairn health");
+        let printed: Value = serde_json::from_slice(&out.stdout).expect("health json");
+        let code = match printed["status"].as_str() {
+            Some("HEALTHY") => 0,
+            Some("WARNING") => 1,
+            _ => 2,
+        };
+        assert_eq!(out.status.code(), Some(code), "{printed}");
+        let table = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["health", "--server", &base])
+            .output()
+            .await
+            .expect("cairn health");
+        let text = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            text.contains("COMPONENT") && text.contains("backup"),
+            "{text}"
+        );
+        let unreachable = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["health", "--server", "http://127.0.0.1:9"])
+            .output()
+            .await
+            .expect("cairn health");
+        assert_eq!(unreachable.status.code(), Some(3));
+
+        let _ = stop.send(());
+        server.await.expect("join").expect("serve ended cleanly");
+    });
+    // The backups are real, and each scheduled run pruned by the default
+    // retention (24 hourly, …): of several runs in this hour, only the
+    // newest is kept.
+    let listed: Value =
+        serde_json::from_str(&cairn.ok(&["backup", "list", "--location", LOCATION, "--json"]))
+            .expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["collections"][0]["points_count"], 500);
+}

@@ -11,7 +11,10 @@ async fn suite(url: &str, backend: Backend) {
     let catalog = Catalog::open(url).await.expect("open + migrate");
     assert_eq!(catalog.backend(), backend);
     let status = catalog.status().await.expect("status");
-    assert!(status.len() >= 2 && status.iter().all(|m| m.applied), "{status:?}");
+    assert!(
+        status.len() >= 2 && status.iter().all(|m| m.applied),
+        "{status:?}"
+    );
 
     // Rollback one step, then migrate forward again.
     let reverted = catalog.rollback(1).await.expect("rollback");
@@ -20,7 +23,12 @@ async fn suite(url: &str, backend: Backend) {
     assert!(!after.last().expect("some").applied);
     assert!(after[0].applied);
     catalog.migrate().await.expect("migrate again");
-    assert!(catalog.status().await.expect("status").iter().all(|m| m.applied));
+    assert!(catalog
+        .status()
+        .await
+        .expect("status")
+        .iter()
+        .all(|m| m.applied));
 
     // Documents and their chunks.
     catalog
@@ -35,7 +43,10 @@ async fn suite(url: &str, backend: Backend) {
         content_hash: hash,
     };
     let points: Vec<String> = (0..3).map(|i| format!("p{i}")).collect();
-    let a = catalog.put_document(&doc("a", "h1"), &points).await.expect("put");
+    let a = catalog
+        .put_document(&doc("a", "h1"), &points)
+        .await
+        .expect("put");
     catalog
         .put_document(&doc("b", "h2"), &points[..1])
         .await
@@ -55,14 +66,25 @@ async fn suite(url: &str, backend: Backend) {
         .await
         .expect("replace");
     assert_eq!(catalog.chunk_points(a2).await.expect("chunks").len(), 2);
-    assert!(catalog.document_by_hash("docs", "h1").await.expect("q").is_none());
+    assert!(catalog
+        .document_by_hash("docs", "h1")
+        .await
+        .expect("q")
+        .is_none());
     let listed = catalog.list_documents("docs", 10, 0).await.expect("list");
     let summary: Vec<(&str, i64)> = listed
         .iter()
         .map(|d| (d.document_id.as_str(), d.chunk_count))
         .collect();
     assert_eq!(summary, [("a", 2), ("b", 1)]);
-    assert_eq!(catalog.list_documents("docs", 1, 1).await.expect("page").len(), 1);
+    assert_eq!(
+        catalog
+            .list_documents("docs", 1, 1)
+            .await
+            .expect("page")
+            .len(),
+        1
+    );
 
     // Ingestion runs, backups, audit.
     let run = catalog.start_ingestion_run("docs").await.expect("run");
@@ -92,7 +114,10 @@ async fn suite(url: &str, backend: Backend) {
     assert_eq!((b1.status.as_str(), b1.size), ("good", 123));
     assert!(b1.verified_at.is_some());
     let b2 = catalog.backup("b2").await.expect("q").expect("row");
-    assert_eq!((b2.status.as_str(), b2.error.as_deref()), ("failed", Some("S3 down")));
+    assert_eq!(
+        (b2.status.as_str(), b2.error.as_deref()),
+        ("failed", Some("S3 down"))
+    );
     assert_eq!(
         catalog.last_good_backup_ms().await.expect("q"),
         b1.finished_at
@@ -111,7 +136,11 @@ async fn suite(url: &str, backend: Backend) {
 
     // Dropping a collection forgets its documents.
     catalog.forget_collection("docs").await.expect("forget");
-    assert!(catalog.list_documents("docs", 10, 0).await.expect("list").is_empty());
+    assert!(catalog
+        .list_documents("docs", 10, 0)
+        .await
+        .expect("list")
+        .is_empty());
     assert!(catalog.ping().await.is_ok());
     catalog.close().await;
 }
@@ -123,7 +152,12 @@ async fn catalog_on_sqlite() {
     suite(&url, Backend::Sqlite).await;
     // The file persists: reopening finds the schema applied.
     let again = Catalog::open(&url).await.expect("reopen");
-    assert!(again.status().await.expect("status").iter().all(|m| m.applied));
+    assert!(again
+        .status()
+        .await
+        .expect("status")
+        .iter()
+        .all(|m| m.applied));
 }
 
 /// A fresh database on the test PostgreSQL server, so runs never collide.
@@ -142,7 +176,9 @@ async fn fresh_postgres() -> String {
         }
     };
     sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&base).await.expect("connect postgres");
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("connect postgres");
     let name = format!("cairn_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)

@@ -16,6 +16,9 @@ pub struct Retention {
     pub weekly: usize,
 }
 
+/// The calendar bucket (hour, day or ISO week) a time falls in.
+type BucketOf = fn(&DateTime<Utc>) -> (i32, u32, u32);
+
 /// The ids to keep among `backups` (id, creation time), in any order.
 pub fn keep(backups: &[(String, DateTime<Utc>)], rules: Retention) -> HashSet<String> {
     let mut sorted: Vec<&(String, DateTime<Utc>)> = backups.iter().collect();
@@ -24,7 +27,7 @@ pub fn keep(backups: &[(String, DateTime<Utc>)], rules: Retention) -> HashSet<St
     if let Some(newest) = sorted.first() {
         kept.insert(newest.0.clone());
     }
-    let buckets: [(usize, fn(&DateTime<Utc>) -> (i32, u32, u32)); 3] = [
+    let buckets: [(usize, BucketOf); 3] = [
         (rules.hourly, |t| (t.year(), t.ordinal(), t.hour())),
         (rules.daily, |t| (t.year(), t.ordinal(), 0)),
         (rules.weekly, |t| {
