@@ -488,6 +488,51 @@ fn the_server_backs_up_on_schedule_and_reports_health() {
             .expect("cairn health");
         assert_eq!(unreachable.status.code(), Some(3));
 
+        // Recover a collection over HTTP straight from the bucket (s3://).
+        let b = cairn_server::config::BackupConfig {
+            s3: cairn_server::backup::location::S3Settings {
+                endpoint: Some(s3.endpoint.clone()),
+                access_key_id: Some("testing".into()),
+                secret_access_key: Some("testing".into()),
+                region: Some("us-east-1".into()),
+                allow_http: Some(true),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let location = cairn_server::backup::Location::open(LOCATION, &b.s3).expect("location");
+        let newest = cairn_server::backup::list(&location).await.expect("list");
+        let key = format!("s3://backups/cairn/{}/docs.snapshot", newest[0].id);
+        let client = ::reqwest::Client::new();
+        let recovered: Value = client
+            .put(format!("{base}/collections/from_s3/snapshots/recover"))
+            .json(
+                &serde_json::json!({"location": key, "checksum": newest[0].collections[0].sha256}),
+            )
+            .send()
+            .await
+            .expect("recover")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(recovered["result"], true, "{recovered}");
+        let counted: Value = client
+            .post(format!("{base}/collections/from_s3/points/count"))
+            .json(&serde_json::json!({"exact": true}))
+            .send()
+            .await
+            .expect("count")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(counted["result"]["count"], 500, "{counted}");
+        let log = catalog.audit_log(100).await.expect("audit");
+        assert!(
+            log.iter()
+                .any(|e| e.action == "backup" && e.actor == "schedule"),
+            "{log:?}"
+        );
+
         let _ = stop.send(());
         server.await.expect("join").expect("serve ended cleanly");
     });

@@ -194,3 +194,48 @@ async fn catalog_on_postgres() {
     let url = fresh_postgres().await;
     suite(&url, Backend::Postgres).await;
 }
+
+/// `cairn db status | rollback | migrate` on the default SQLite catalog.
+#[test]
+fn db_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cairn = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("CAIRN_METADATA_URL")
+            .output()
+            .expect("cairn");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let applied = |json: &str| -> Vec<bool> {
+        let v: serde_json::Value = serde_json::from_str(json).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|m| m["applied"].as_bool().expect("bool"))
+            .collect()
+    };
+    assert_eq!(applied(&cairn(&["db", "status", "--json"])), [false, false]);
+    cairn(&["db", "migrate"]);
+    assert_eq!(applied(&cairn(&["db", "status", "--json"])), [true, true]);
+    assert!(cairn(&["db", "rollback"]).contains("[2]"));
+    assert_eq!(applied(&cairn(&["db", "status", "--json"])), [true, false]);
+    assert!(cairn(&["db", "rollback", "--steps", "5"]).contains("[1]"));
+    assert_eq!(applied(&cairn(&["db", "status", "--json"])), [false, false]);
+    assert!(cairn(&["db", "status"]).contains("pending"));
+    cairn(&["db", "migrate"]);
+    assert_eq!(applied(&cairn(&["db", "status", "--json"])), [true, true]);
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["db", "status", "--metadata-url", "mysql://nope"])
+        .output()
+        .expect("cairn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported metadata_url"));
+}

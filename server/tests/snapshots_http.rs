@@ -110,6 +110,21 @@ async fn snapshot_endpoints_round_trip() {
     .await;
     assert_eq!(count(&s).await, 300);
 
+    // And from an http:// URL (this server's own download endpoint).
+    s.ok(
+        Method::POST,
+        "/collections/docs/points/delete?wait=true",
+        Some(json!({"points": [9]})),
+    )
+    .await;
+    s.ok(
+        Method::PUT,
+        "/collections/docs/snapshots/recover",
+        Some(json!({"location": format!("{}/collections/docs/snapshots/{name}", s.base)})),
+    )
+    .await;
+    assert_eq!(count(&s).await, 300);
+
     // A damaged upload is refused; the collection is as it was.
     s.ok(
         Method::POST,
@@ -218,6 +233,7 @@ async fn snapshot_endpoints_round_trip() {
         [
             "create_collection",
             "snapshot",
+            "restore",
             "restore",
             "restore",
             "delete_snapshot",

@@ -62,6 +62,9 @@ pub async fn run(
         {
             Ok(m) => {
                 tracing::info!(backup = %m.id, bytes = m.size(), "scheduled backup done");
+                if let Some(c) = &catalog {
+                    let _ = c.audit("schedule", "backup", None, &m.id).await;
+                }
                 let rules = Retention {
                     hourly: config.keep_hourly,
                     daily: config.keep_daily,
@@ -69,7 +72,10 @@ pub async fn run(
                 };
                 match super::prune(&location, rules).await {
                     Ok(gone) if !gone.is_empty() => {
-                        tracing::info!(pruned = gone.len(), "pruned old backups")
+                        tracing::info!(pruned = gone.len(), "pruned old backups");
+                        if let Some(c) = &catalog {
+                            let _ = c.audit("schedule", "prune", None, &gone.join(",")).await;
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %format!("{e:#}"), "pruning backups failed"),
