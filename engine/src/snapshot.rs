@@ -72,6 +72,28 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
+impl Manifest {
+    /// A manifest stamped now by this build; `files` are filled in when the
+    /// archive is written.
+    pub fn new(
+        kind: SnapshotKind,
+        collection: Option<&str>,
+        config: Option<CollectionConfig>,
+        points_count: u64,
+    ) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            kind,
+            cairn_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: chrono::Utc::now().to_rfc3339(),
+            collection: collection.map(str::to_string),
+            config,
+            points_count,
+            files: Vec::new(),
+        }
+    }
+}
+
 /// A snapshot file as the API lists it (Qdrant's `SnapshotDescription`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotDescription {

@@ -18,9 +18,7 @@ use crate::collection::Collection;
 use crate::engine::{unique_suffix, validate_name, Engine};
 use crate::error::{EngineError, Result};
 use crate::file_format::sync_dir;
-use crate::snapshot::{
-    self, Manifest, SnapshotDescription, SnapshotKind, SourceFile, FORMAT_VERSION,
-};
+use crate::snapshot::{self, Manifest, SnapshotDescription, SnapshotKind, SourceFile};
 
 /// Removes its directory when dropped, whatever happened.
 struct Staging(PathBuf);
@@ -80,16 +78,12 @@ impl Engine {
         let (sources, config, points) = c.snapshot_sources(&staging.0)?;
         let dir = self.collection_snapshots_dir(collection);
         fs::create_dir_all(&dir).map_err(EngineError::io(&dir))?;
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            kind: SnapshotKind::Collection,
-            cairn_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at: chrono::Utc::now().to_rfc3339(),
-            collection: Some(collection.to_string()),
-            config: Some(config),
-            points_count: points,
-            files: Vec::new(),
-        };
+        let manifest = Manifest::new(
+            SnapshotKind::Collection,
+            Some(collection),
+            Some(config),
+            points,
+        );
         let dest = dir.join(snapshot::new_snapshot_name(collection));
         let description = snapshot::write_archive(&dest, manifest, &sources)?;
         tracing::info!(collection, snapshot = %description.name, points, "snapshot written");
@@ -123,16 +117,8 @@ impl Engine {
                 Ok(c) => c.snapshot_sources(&inner.0)?,
                 Err(_) => continue, // dropped meanwhile
             };
-            let manifest = Manifest {
-                format_version: FORMAT_VERSION,
-                kind: SnapshotKind::Collection,
-                cairn_version: env!("CARGO_PKG_VERSION").to_string(),
-                created_at: chrono::Utc::now().to_rfc3339(),
-                collection: Some(name.clone()),
-                config: Some(config),
-                points_count: points,
-                files: Vec::new(),
-            };
+            let manifest =
+                Manifest::new(SnapshotKind::Collection, Some(&name), Some(config), points);
             let file = format!("{name}.{}", snapshot::EXTENSION);
             let path = staging.0.join(&file);
             let description = snapshot::write_archive(&path, manifest, &files)?;
@@ -145,16 +131,7 @@ impl Engine {
         }
         let dir = self.full_snapshots_dir();
         fs::create_dir_all(&dir).map_err(EngineError::io(&dir))?;
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            kind: SnapshotKind::Full,
-            cairn_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at: chrono::Utc::now().to_rfc3339(),
-            collection: None,
-            config: None,
-            points_count: total,
-            files: Vec::new(),
-        };
+        let manifest = Manifest::new(SnapshotKind::Full, None, None, total);
         let dest = dir.join(snapshot::new_snapshot_name("full"));
         snapshot::write_archive(&dest, manifest, &sources)
     }

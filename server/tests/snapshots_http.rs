@@ -298,3 +298,66 @@ async fn api_keys_are_audited_by_id_never_by_value() {
     assert!(!format!("{log:?}").contains("secret-full-key"));
     s.shutdown().await;
 }
+
+/// What ingestion records in the catalog, the documents endpoint lists.
+#[tokio::test]
+async fn documents_endpoint_lists_catalog_documents() {
+    let s = Server::start().await;
+    load(&s, 10).await;
+    let catalog = Catalog::open(&default_url(&s.data_dir))
+        .await
+        .expect("catalog");
+    for (id, hash, chunks) in [("b", "h2", 1usize), ("a", "h1", 3)] {
+        let points: Vec<String> = (0..chunks).map(|i| format!("{id}-{i}")).collect();
+        catalog
+            .put_document(
+                &cairn_server::catalog::NewDocument {
+                    collection: "docs",
+                    document_id: id,
+                    source: Some("corpus/x.md"),
+                    title: None,
+                    content_hash: hash,
+                },
+                &points,
+            )
+            .await
+            .expect("put");
+    }
+    let listed = s.ok(Method::GET, "/collections/docs/documents", None).await;
+    let docs = listed["documents"].as_array().expect("array");
+    let summary: Vec<(&str, i64)> = docs
+        .iter()
+        .map(|d| {
+            (
+                d["document_id"].as_str().expect("id"),
+                d["chunk_count"].as_i64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("a", 3), ("b", 1)]);
+    let page = s
+        .ok(
+            Method::GET,
+            "/collections/docs/documents?limit=1&offset=1",
+            None,
+        )
+        .await;
+    assert_eq!(page["documents"][0]["document_id"], "b");
+    s.fails(
+        Method::GET,
+        "/collections/docs/documents?limit=0",
+        None,
+        StatusCode::BAD_REQUEST,
+        "limit",
+    )
+    .await;
+    s.fails(
+        Method::GET,
+        "/collections/missing/documents",
+        None,
+        StatusCode::NOT_FOUND,
+        "not found",
+    )
+    .await;
+    s.shutdown().await;
+}
