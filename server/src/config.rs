@@ -187,6 +187,18 @@ pub struct ServeOverrides {
 }
 
 impl ServeConfig {
+    /// The settings a command-line tool reads: the file, the variables, and
+    /// `--data-dir`.
+    pub fn load_for_tool(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        ServeConfig::load(
+            file,
+            ServeOverrides {
+                data_dir,
+                ..Default::default()
+            },
+        )
+    }
+
     pub fn load(file: Option<&Path>, overrides: ServeOverrides) -> anyhow::Result<ServeConfig> {
         let mut figment = Figment::from(Serialized::defaults(ServeConfig::default()));
         if let Some(file) = file {

@@ -101,7 +101,9 @@ struct Cairn<'a> {
 }
 
 impl Cairn<'_> {
-    fn run(&self, args: &[&str]) -> Output {
+    /// `cairn --data-dir D ARGS` with the test S3 server in the standard
+    /// variables (and `--config` for backup commands, when set).
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
         cmd.arg("--data-dir").arg(self.data).args(args);
         if let Some(config) = self.config {
@@ -113,9 +115,12 @@ impl Cairn<'_> {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", self.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
-            .output()
-            .expect("run cairn")
+            .env("AWS_ALLOW_HTTP", "true");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run cairn")
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -305,23 +310,8 @@ fn an_s3_server_stopped_mid_upload_leaves_a_failed_run_and_no_backup() {
     // ~50 MB of vectors: several 5 MiB parts.
     load(&cairn, dir.path(), "big", 16_000, 768);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args([
-            "backup",
-            "create",
-            "--all",
-            "--location",
-            LOCATION,
-            "--config",
-        ])
-        .arg(&config)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &s3.endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
+    let mut child = cairn
+        .command(&["backup", "create", "--all", "--location", LOCATION])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

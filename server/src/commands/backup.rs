@@ -12,7 +12,7 @@ use anyhow::Context;
 use cairn_engine::Engine;
 use cairn_server::backup::{self, retention::Retention, Location};
 use cairn_server::catalog::Catalog;
-use cairn_server::config::{ServeConfig, ServeOverrides};
+use cairn_server::config::ServeConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BackupCommand, BackupTarget};
@@ -23,13 +23,7 @@ struct Setup {
 }
 
 fn setup(data_dir: Option<PathBuf>, target: &BackupTarget) -> anyhow::Result<Setup> {
-    let config = ServeConfig::load(
-        target.config.as_deref(),
-        ServeOverrides {
-            data_dir,
-            ..Default::default()
-        },
-    )?;
+    let config = ServeConfig::load_for_tool(target.config.as_deref(), data_dir)?;
     let url = target
         .location
         .clone()

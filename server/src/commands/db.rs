@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cairn_server::catalog::{redact, Catalog};
-use cairn_server::config::{ServeConfig, ServeOverrides};
+use cairn_server::config::ServeConfig;
 
 use crate::cli::{DbCommand, DbTarget};
 
@@ -12,13 +12,7 @@ fn url(data_dir: Option<PathBuf>, target: &DbTarget) -> anyhow::Result<String> {
     if let Some(url) = &target.metadata_url {
         return Ok(url.clone());
     }
-    let config = ServeConfig::load(
-        target.config.as_deref(),
-        ServeOverrides {
-            data_dir,
-            ..Default::default()
-        },
-    )?;
+    let config = ServeConfig::load_for_tool(target.config.as_deref(), data_dir)?;
     Ok(config.sidecars.metadata_url(&config.data_dir))
 }
 
