@@ -214,3 +214,51 @@ impl ServeConfig {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let mut config = ServeConfig {
+            api_key: Some("key-one".into()),
+            read_only_api_key: Some("key-two".into()),
+            ..ServeConfig::default()
+        };
+        config.sidecars.metadata_url = Some("postgres://cairn:pg-secret@db:5432/meta".into());
+        config.sidecars.backup.s3.access_key_id = Some("AKIA-secret".into());
+        config.sidecars.backup.s3.secret_access_key = Some("s3-secret".into());
+        let printed = format!("{config:?}");
+        for secret in [
+            "key-one",
+            "key-two",
+            "pg-secret",
+            "AKIA-secret",
+            "s3-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(
+            printed.contains("postgres://cairn:***@db:5432/meta"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn nested_settings_come_from_toml() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("cairn.toml");
+        std::fs::write(
+            &file,
+            "[backup]\nlocation = \"s3://b/p\"\nkeep_daily = 7\n[health]\ndisk_warning_percent = 20.0\n",
+        )
+        .expect("write");
+        let config = ServeConfig::load_for_tool(Some(&file), None).expect("load");
+        let b = &config.sidecars.backup;
+        assert_eq!(b.location.as_deref(), Some("s3://b/p"));
+        assert_eq!((b.keep_hourly, b.keep_daily, b.keep_weekly), (24, 7, 12));
+        assert_eq!(config.sidecars.health.disk_warning_percent, 20.0);
+        assert_eq!(config.sidecars.health.backup_critical_secs, 6 * 3600);
+    }
+}
