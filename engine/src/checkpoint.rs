@@ -16,14 +16,17 @@ use crate::error::{EngineError, Result};
 use crate::file_format::{read_framed, read_framed_versions, write_framed};
 use crate::graph::Graph;
 use crate::id_tracker::IdTrackerData;
-use crate::types::{CollectionConfig, Distance, HnswConfig, Payload, PayloadSchemaType};
+use crate::types::{
+    CollectionConfig, Distance, HnswConfig, Payload, PayloadSchemaType, ScalarQuantization,
+};
 
 const META_MAGIC: &[u8; 8] = b"CAIRNCKP";
 const GRAPH_MAGIC: &[u8; 8] = b"CAIRNGRF";
 const POINTS_MAGIC: &[u8; 8] = b"CAIRNPTS";
 const VERSION: u32 = 1;
-/// Version 2 added `CollectionConfig::quantization`; version 1 still reads.
-const META_VERSION: u32 = 2;
+/// Version 2 added `CollectionConfig::quantization`, version 3
+/// `CollectionConfig::embedding`; versions 1 and 2 still read.
+const META_VERSION: u32 = 3;
 pub const META_FILE: &str = "checkpoint.bin";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,19 +55,48 @@ struct CheckpointMetaV1 {
 impl From<CheckpointMetaV1> for CheckpointMeta {
     fn from(v1: CheckpointMetaV1) -> Self {
         let (dim, distance, hnsw) = v1.config;
-        CheckpointMeta {
+        CheckpointMetaV2 {
             generation: v1.generation,
             applied_seq: v1.applied_seq,
-            config: CollectionConfig {
-                dim,
-                distance,
-                hnsw,
-                quantization: None,
-            },
+            config: (dim, distance, hnsw, None),
             payload_indexes: v1.payload_indexes,
             vectors_file: v1.vectors_file,
             vectors_len: v1.vectors_len,
             vectors_crc: v1.vectors_crc,
+        }
+        .into()
+    }
+}
+
+/// `CheckpointMeta` as version 2 wrote it (no embedding model).
+#[derive(Deserialize)]
+struct CheckpointMetaV2 {
+    generation: u64,
+    applied_seq: u64,
+    config: (usize, Distance, HnswConfig, Option<ScalarQuantization>),
+    payload_indexes: Vec<(String, PayloadSchemaType)>,
+    vectors_file: String,
+    vectors_len: u64,
+    vectors_crc: u32,
+}
+
+impl From<CheckpointMetaV2> for CheckpointMeta {
+    fn from(v2: CheckpointMetaV2) -> Self {
+        let (dim, distance, hnsw, quantization) = v2.config;
+        CheckpointMeta {
+            generation: v2.generation,
+            applied_seq: v2.applied_seq,
+            config: CollectionConfig {
+                dim,
+                distance,
+                hnsw,
+                quantization,
+                embedding: None,
+            },
+            payload_indexes: v2.payload_indexes,
+            vectors_file: v2.vectors_file,
+            vectors_len: v2.vectors_len,
+            vectors_crc: v2.vectors_crc,
         }
     }
 }
@@ -107,6 +139,7 @@ pub fn write(dir: &Path, meta: &CheckpointMeta, graph: &[u8], points: &PointsDat
 fn decode_meta(version: u32, body: &[u8]) -> bincode::Result<CheckpointMeta> {
     match version {
         1 => bincode::deserialize::<CheckpointMetaV1>(body).map(Into::into),
+        2 => bincode::deserialize::<CheckpointMetaV2>(body).map(Into::into),
         _ => bincode::deserialize(body),
     }
 }
@@ -132,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_1_metadata_still_reads() {
+    fn older_metadata_versions_still_read() {
         let hnsw = HnswConfig::default();
         let v1 = bincode::serialize(&(
             7u64,
@@ -150,13 +183,31 @@ mod tests {
         assert_eq!(meta.config.hnsw, hnsw);
         assert_eq!(meta.config.quantization, None);
         assert_eq!(meta.vectors_crc, 0xABCD);
-        // The current version round-trips, quantization included.
+        // Version 2 (with quantization) reads too.
+        let v2 = bincode::serialize(&(
+            7u64,
+            42u64,
+            (768usize, Distance::Cosine, hnsw.clone(), Some(ScalarQuantization::default())),
+            Vec::<(String, PayloadSchemaType)>::new(),
+            "vectors-7.bin".to_string(),
+            100u64,
+            0xABCDu32,
+        ))
+        .expect("encode");
+        let meta2 = decode_meta(2, &v2).expect("v2 decodes");
+        assert_eq!(meta2.config.quantization, Some(ScalarQuantization::default()));
+        assert_eq!(meta2.config.embedding, None);
+        // The current version round-trips, quantization and embedding included.
         let mut current = meta.clone();
         current.config.quantization = Some(Default::default());
+        current.config.embedding = Some(crate::types::EmbeddingConfig {
+            model: "all-MiniLM-L6-v2".into(),
+        });
         let bytes = bincode::serialize(&current).expect("encode");
-        let back = decode_meta(META_VERSION, &bytes).expect("v2 decodes");
+        let back = decode_meta(META_VERSION, &bytes).expect("v3 decodes");
         assert_eq!(back.config, current.config);
-        // A v2 body is not mistaken for v1, nor the reverse.
+        // A current body is not mistaken for an older one, nor the reverse.
         assert!(decode_meta(META_VERSION, &v1).is_err());
+        assert!(decode_meta(1, &bytes).is_err());
     }
 }

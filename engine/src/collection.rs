@@ -25,7 +25,7 @@ use crate::segment::Segment;
 use crate::snapshot::SourceFile;
 use crate::types::{
     CollectionConfig, CollectionInfo, Payload, PayloadSchemaType, PointId, PointStruct, Record,
-    ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, UpdateResult,
+    ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, TextSearchRequest, UpdateResult,
 };
 use crate::vector_storage::VectorStorage;
 use crate::wal::Wal;
@@ -51,9 +51,10 @@ pub enum WriteMode {
 
 struct Writer {
     wal: Wal,
-    /// A logged write not yet applied (at most one: every write applies the
-    /// previous one first, so validation always sees every earlier write).
-    pending: Option<Operation>,
+    /// A logged write not yet applied, with its stamp (at most one: every
+    /// write applies the previous one first, so validation always sees
+    /// every earlier write).
+    pending: Option<(u64, Operation)>,
     next_seq: u64,
     generation: u64,
     vectors_file: String,
@@ -114,14 +115,18 @@ impl Collection {
             meta.vectors_len as usize,
             meta.vectors_crc,
         )?;
+        let (wal, records) = Wal::open(&dir.join(WAL_FILE))?;
+        // A text index may stand anywhere from the checkpoint to the log's
+        // last write: replaying over it is harmless (see `text_index`).
+        let logged = records.last().map_or(0, |(seq, _)| *seq);
         let mut segment = Segment::load(
             meta.config.clone(),
             vectors,
             graph,
             points,
             &meta.payload_indexes,
+            (meta.applied_seq, logged.max(meta.applied_seq)),
         )?;
-        let (wal, records) = Wal::open(&dir.join(WAL_FILE))?;
         let mut last = meta.applied_seq;
         let mut replayed = 0;
         for (seq, op) in records {
@@ -129,7 +134,7 @@ impl Collection {
                 continue; // already in the checkpoint
             }
             segment.reserve_for(&op)?;
-            segment.apply(op);
+            segment.apply(seq, op);
             last = seq;
             replayed += 1;
         }
@@ -211,10 +216,10 @@ impl Collection {
         w.next_seq += 1;
         match mode {
             WriteMode::Applied => {
-                self.segment.write().apply(op);
+                self.segment.write().apply(seq, op);
                 self.maintain_logged(&mut w);
             }
-            WriteMode::Logged => w.pending = Some(op),
+            WriteMode::Logged => w.pending = Some((seq, op)),
         }
         Ok(UpdateResult { operation_id: seq })
     }
@@ -228,8 +233,8 @@ impl Collection {
     }
 
     fn apply_pending_locked(&self, w: &mut Writer) {
-        if let Some(op) = w.pending.take() {
-            self.segment.write().apply(op);
+        if let Some((seq, op)) = w.pending.take() {
+            self.segment.write().apply(seq, op);
             self.maintain_logged(w);
         }
     }
@@ -317,12 +322,21 @@ impl Collection {
         if field.is_empty() {
             return Err(EngineError::InvalidRequest("field name is empty".into()));
         }
-        self.write(|_| {
+        let result = self.write(|_| {
             Ok(Some(Operation::CreateFieldIndex {
                 field: field.to_string(),
                 kind,
             }))
-        })
+        })?;
+        if kind == PayloadSchemaType::Text && !self.segment.read().has_text_index(field) {
+            // Applying cannot fail, so a text index that could not be built
+            // is reported here (its cause is in the log); the logged
+            // operation builds it again on the next open.
+            return Err(EngineError::InvalidRequest(format!(
+                "the text index on `{field}` could not be built (see the server log)"
+            )));
+        }
+        Ok(result)
     }
 
     pub fn delete_payload_index(&self, field: &str) -> Result<UpdateResult> {
@@ -375,6 +389,11 @@ impl Collection {
 
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
         self.segment.read().search(req)
+    }
+
+    /// BM25 search over a text-indexed payload field.
+    pub fn search_text(&self, req: &TextSearchRequest) -> Result<Vec<ScoredPoint>> {
+        self.segment.read().search_text(req)
     }
 
     pub fn scroll(&self, req: &ScrollRequest) -> ScrollResult {
@@ -461,8 +480,8 @@ impl Collection {
     }
 
     fn compact_locked(&self, w: &mut Writer) -> Result<()> {
-        if let Some(op) = w.pending.take() {
-            self.segment.write().apply(op);
+        if let Some((seq, op)) = w.pending.take() {
+            self.segment.write().apply(seq, op);
         }
         let generation = w.generation + 1;
         let file = vectors_file(generation);
@@ -483,9 +502,10 @@ impl Collection {
 
     fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
         // The checkpoint claims every logged stamp, so apply them all first.
-        if let Some(op) = w.pending.take() {
-            self.segment.write().apply(op);
+        if let Some((seq, op)) = w.pending.take() {
+            self.segment.write().apply(seq, op);
         }
+        self.segment.write().checkpoint_texts(w.next_seq - 1)?;
         let segment = self.segment.read();
         segment.vectors.flush()?;
         let rows = segment.vectors.len();

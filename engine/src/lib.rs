@@ -34,6 +34,7 @@ mod segment;
 pub mod snapshot;
 mod snapshot_store;
 pub mod spaces;
+pub mod text_index;
 mod types;
 mod vector_storage;
 mod wal;

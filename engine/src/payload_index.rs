@@ -42,6 +42,7 @@ impl PayloadIndex {
     }
 
     /// Adds an (empty) index; the caller then feeds it every live point.
+    /// Text indexes are not kept here (see [`crate::text_index`]).
     pub fn create(&mut self, key: &str, kind: PayloadSchemaType) {
         let index = match kind {
             PayloadSchemaType::Keyword => FieldIndex::Keyword(HashMap::new()),
@@ -49,6 +50,7 @@ impl PayloadIndex {
                 values: BTreeMap::new(),
                 other_numbers: RoaringBitmap::new(),
             },
+            PayloadSchemaType::Text => return,
         };
         self.fields.insert(key.to_string(), (kind, index));
     }

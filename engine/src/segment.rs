@@ -10,8 +10,9 @@
 //! walked with the filter as an acceptance predicate. Both paths compute the
 //! same distances, so results differ only by the graph's approximation.
 
-use std::collections::{BinaryHeap, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
@@ -26,9 +27,10 @@ use crate::payload_index::PayloadIndex;
 use crate::payload_storage::PayloadStorage;
 use crate::quantization::QuantizedVectors;
 use crate::spaces::Metric;
+use crate::text_index::{self, TextIndex};
 use crate::types::{
     CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record, ScoredPoint,
-    ScrollRequest, ScrollResult, SearchRequest,
+    ScrollRequest, ScrollResult, SearchRequest, TextSearchRequest,
 };
 use crate::vector_storage::VectorStorage;
 
@@ -47,6 +49,20 @@ pub struct Segment {
     pub(crate) graph: Graph,
     /// Int8 codes of `vectors`, when the config asks for quantization.
     quantized: Option<QuantizedVectors>,
+    /// The collection's directory (text indexes live in sub-directories).
+    dir: PathBuf,
+    /// Full-text indexes by payload field. Shared with the segment a
+    /// compaction builds: they are keyed by point id, not offset.
+    texts: BTreeMap<String, Arc<TextIndex>>,
+}
+
+/// The text a point holds at `field`: its string values, one per line.
+fn text_of(payload: &Map<String, Value>, field: &str) -> Option<String> {
+    let parts: Vec<&str> = crate::filter::values_at(payload, field)
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
 /// Every stored row, by offset (what the quantizer encodes).
@@ -85,6 +101,11 @@ impl Segment {
     pub fn create(config: CollectionConfig, vectors_path: &Path) -> Result<Segment> {
         let vectors = VectorStorage::create(vectors_path, config.dim)?;
         Ok(Segment {
+            dir: vectors_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            texts: BTreeMap::new(),
             metric: Metric::new(config.distance),
             graph: Graph::new(config.hnsw.m, GRAPH_SEED),
             quantized: quantize(&config, &vectors),
@@ -102,8 +123,14 @@ impl Segment {
         graph: Graph,
         points: PointsData,
         indexes: &[(String, PayloadSchemaType)],
+        text_seqs: (u64, u64),
     ) -> Result<Segment> {
         let ids = IdTracker::from_data(points.ids);
+        let vectors_dir = vectors
+            .path()
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         if graph.len() != vectors.len() || ids.total() != vectors.len() {
             return Err(EngineError::corrupt(
                 vectors.path(),
@@ -124,11 +151,31 @@ impl Segment {
             payloads: PayloadStorage::from_data(points.payloads),
             index: PayloadIndex::default(),
             graph,
+            dir: vectors_dir,
+            texts: BTreeMap::new(),
         };
+        let (min_seq, max_seq) = text_seqs;
         for (field, kind) in indexes {
-            segment.create_field_index(field, *kind);
+            if *kind == PayloadSchemaType::Text {
+                let dir = segment.dir.join(text_index::dir_name(field));
+                let text = match TextIndex::open(field, &dir, min_seq, max_seq) {
+                    Some(t) => t,
+                    None => TextIndex::create(field, &dir, segment.live_texts(field), min_seq)?,
+                };
+                segment.texts.insert(field.clone(), Arc::new(text));
+            } else {
+                segment.create_field_index(field, *kind);
+            }
         }
         Ok(segment)
+    }
+
+    /// `(id, text)` of every live point with text at `field`.
+    fn live_texts<'a>(&'a self, field: &'a str) -> impl Iterator<Item = (PointId, String)> + 'a {
+        self.ids.live_offsets().filter_map(move |off| {
+            let text = text_of(self.payloads.get(off)?, field)?;
+            Some((self.ids.id(off), text))
+        })
     }
 
     pub fn config(&self) -> &CollectionConfig {
@@ -148,11 +195,22 @@ impl Segment {
     }
 
     pub fn payload_schema(&self) -> Vec<(String, PayloadSchemaType)> {
-        self.index.schema()
+        let mut schema = self.index.schema();
+        schema.extend(
+            self.texts
+                .keys()
+                .map(|f| (f.clone(), PayloadSchemaType::Text)),
+        );
+        schema.sort_by(|a, b| a.0.cmp(&b.0));
+        schema
     }
 
     pub fn has_field_index(&self, field: &str) -> bool {
-        self.index.has(field)
+        self.index.has(field) || self.texts.contains_key(field)
+    }
+
+    pub fn has_text_index(&self, field: &str) -> bool {
+        self.texts.contains_key(field)
     }
 
     /// Checks a vector against the collection; `Ok` means it can be stored.
@@ -195,8 +253,72 @@ impl Segment {
         }
     }
 
-    /// Applies a logged operation. Infallible once `reserve_for` succeeded.
-    pub fn apply(&mut self, op: Operation) {
+    /// Applies the operation logged at stamp `seq`. Infallible once
+    /// `reserve_for` succeeded: a text index that cannot follow is marked
+    /// stale (and rebuilt at the next checkpoint) rather than failing it.
+    pub fn apply(&mut self, seq: u64, op: Operation) {
+        let touched: Vec<PointId> = match &op {
+            _ if self.texts.is_empty() => Vec::new(),
+            Operation::Upsert(points) => points.iter().map(|p| p.id).collect(),
+            Operation::Delete(ids)
+            | Operation::SetPayload { ids, .. }
+            | Operation::OverwritePayload { ids, .. }
+            | Operation::DeletePayloadKeys { ids, .. }
+            | Operation::ClearPayload { ids } => ids.clone(),
+            _ => Vec::new(),
+        };
+        self.apply_to_storage(seq, op);
+        if !touched.is_empty() {
+            self.sync_texts(seq, &touched);
+        }
+    }
+
+    /// Re-states in every text index the text of the points `ids`.
+    fn sync_texts(&self, seq: u64, ids: &[PointId]) {
+        for (field, text) in &self.texts {
+            if text.is_stale() {
+                continue;
+            }
+            let changes: Vec<(PointId, Option<String>)> = ids
+                .iter()
+                .map(|id| {
+                    let body = self
+                        .ids
+                        .offset(*id)
+                        .and_then(|off| self.payloads.get(off))
+                        .and_then(|p| text_of(p, field));
+                    (*id, body)
+                })
+                .collect();
+            if let Err(e) = text.update(seq, &changes) {
+                tracing::error!(field = %field, error = %e, "text index update failed; it will be rebuilt at the next checkpoint");
+                text.mark_stale();
+            }
+        }
+    }
+
+    /// Brings every text index to stamp `seq` before a checkpoint claims it:
+    /// stale ones are rebuilt, the others stamped (so the next open knows
+    /// they are current even if the last writes did not touch them).
+    pub fn checkpoint_texts(&mut self, seq: u64) -> Result<()> {
+        let fields: Vec<String> = self.texts.keys().cloned().collect();
+        for field in fields {
+            let Some(text) = self.texts.get(&field) else {
+                continue;
+            };
+            if text.is_stale() {
+                let dir = text.dir().to_path_buf();
+                self.texts.remove(&field); // closes its writer before the rebuild
+                let fresh = TextIndex::create(&field, &dir, self.live_texts(&field), seq)?;
+                self.texts.insert(field, Arc::new(fresh));
+            } else {
+                text.stamp(seq)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_to_storage(&mut self, seq: u64, op: Operation) {
         match op {
             Operation::Upsert(points) => self.upsert(points),
             Operation::Delete(ids) => {
@@ -218,10 +340,15 @@ impl Segment {
                 }
             }),
             Operation::ClearPayload { ids } => self.update_payloads(&ids, |p| p.clear()),
-            Operation::CreateFieldIndex { field, kind } => self.create_field_index(&field, kind),
-            Operation::DeleteFieldIndex { field } => {
-                self.index.drop_field(&field);
+            Operation::CreateFieldIndex { field, kind } => {
+                self.drop_field_index(&field);
+                if kind == PayloadSchemaType::Text {
+                    self.create_text_index(seq, &field);
+                } else {
+                    self.create_field_index(&field, kind);
+                }
             }
+            Operation::DeleteFieldIndex { field } => self.drop_field_index(&field),
             Operation::UpdateHnsw(hnsw) => self.config.hnsw = hnsw,
             Operation::UpdateQuantization(q) => {
                 if self.config.quantization != q {
@@ -272,6 +399,28 @@ impl Segment {
             change(&mut payload);
             self.index.add(off, &payload);
             self.payloads.set(off, Some(payload));
+        }
+    }
+
+    fn create_text_index(&mut self, seq: u64, field: &str) {
+        let dir = self.dir.join(text_index::dir_name(field));
+        match TextIndex::create(field, &dir, self.live_texts(field), seq) {
+            Ok(text) => {
+                self.texts.insert(field.to_string(), Arc::new(text));
+            }
+            Err(e) => {
+                tracing::error!(field, error = %e, "cannot build the text index");
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+
+    fn drop_field_index(&mut self, field: &str) {
+        self.index.drop_field(field);
+        if let Some(text) = self.texts.remove(field) {
+            let dir = text.dir().to_path_buf();
+            drop(text);
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 
@@ -391,6 +540,64 @@ impl Segment {
                     payload: r.payload,
                     vector: r.vector,
                 }
+            })
+            .collect())
+    }
+
+    /// The `limit` best BM25 matches of a text query among live points
+    /// passing the filter (after `offset`), best first.
+    pub fn search_text(&self, req: &TextSearchRequest) -> Result<Vec<ScoredPoint>> {
+        let text = match &req.field {
+            Some(f) => self.texts.get(f).ok_or_else(|| {
+                EngineError::InvalidRequest(format!(
+                    "no text index on `{f}`: create one (payload index of type text) first"
+                ))
+            })?,
+            None => match self.texts.len() {
+                1 => self.texts.values().next().expect("one"),
+                0 => {
+                    return Err(EngineError::InvalidRequest(
+                        "this collection has no text index: create a payload index of type text (e.g. on `content`) first".into(),
+                    ))
+                }
+                _ => {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "this collection has text indexes on {:?}: say which field to search",
+                        self.texts.keys().collect::<Vec<_>>()
+                    )))
+                }
+            },
+        };
+        if text.is_stale() {
+            return Err(EngineError::InvalidRequest(format!(
+                "the text index on `{}` is being rebuilt after a failed write; retry after the next checkpoint",
+                text.field()
+            )));
+        }
+        let want = req
+            .limit
+            .saturating_add(req.offset)
+            .min(self.ids.live_count());
+        let filter = req.filter.as_ref();
+        let accept = |id: PointId| {
+            self.ids
+                .offset(id)
+                .is_some_and(|off| self.accepts(off, filter))
+        };
+        let hits = text.search(&req.query, want, &accept)?;
+        Ok(hits
+            .into_iter()
+            .skip(req.offset)
+            .filter(|(_, score)| req.score_threshold.is_none_or(|t| *score >= t))
+            .filter_map(|(id, score)| {
+                let off = self.ids.offset(id)?;
+                let r = self.record(off, req.with_payload, req.with_vector);
+                Some(ScoredPoint {
+                    id,
+                    score,
+                    payload: r.payload,
+                    vector: r.vector,
+                })
             })
             .collect())
     }
@@ -550,6 +757,7 @@ impl Segment {
             }
         }
         fresh.quantized = quantize(&fresh.config, &fresh.vectors);
+        fresh.texts = self.texts.clone();
         let nodes = fresh.graph.add_nodes(fresh.vectors.len());
         let src = Source {
             vectors: &fresh.vectors,

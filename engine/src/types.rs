@@ -267,6 +267,15 @@ impl Default for ScalarQuantization {
     }
 }
 
+/// The embedding model a collection's text is turned into vectors with
+/// (Cairn's extension of Qdrant's collection config). The engine only
+/// records it; the server and the ingestion job run the model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingConfig {
+    /// A model name, e.g. `all-MiniLM-L6-v2`.
+    pub model: String,
+}
+
 /// Everything that defines a collection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CollectionConfig {
@@ -275,6 +284,9 @@ pub struct CollectionConfig {
     pub hnsw: HnswConfig,
     /// `None`: searches read the full-precision vectors only.
     pub quantization: Option<ScalarQuantization>,
+    /// `None`: clients bring their own vectors.
+    #[serde(default)]
+    pub embedding: Option<EmbeddingConfig>,
 }
 
 impl CollectionConfig {
@@ -284,6 +296,7 @@ impl CollectionConfig {
             distance,
             hnsw: HnswConfig::default(),
             quantization: None,
+            embedding: None,
         }
     }
 
@@ -305,6 +318,11 @@ impl CollectionConfig {
         if h.ef == 0 || h.ef > 100_000 {
             return bad(format!("ef must be in 1..=100000, got {}", h.ef));
         }
+        if let Some(e) = &self.embedding {
+            if e.model.is_empty() || e.model.len() > 255 {
+                return bad("embedding model name must be 1..=255 characters".into());
+            }
+        }
         if let Some(q) = &self.quantization {
             if !(0.5..=1.0).contains(&q.quantile) {
                 return bad(format!(
@@ -324,6 +342,9 @@ pub enum PayloadSchemaType {
     Keyword,
     /// Integer values: `match value`/`match any` and `range`.
     Integer,
+    /// Full text: a BM25 index ([`crate::text_index`]) for text queries.
+    /// Appended last: bincode numbers variants by position.
+    Text,
 }
 
 impl FromStr for PayloadSchemaType {
@@ -332,8 +353,9 @@ impl FromStr for PayloadSchemaType {
         match s {
             "keyword" => Ok(PayloadSchemaType::Keyword),
             "integer" => Ok(PayloadSchemaType::Integer),
+            "text" => Ok(PayloadSchemaType::Text),
             _ => Err(EngineError::InvalidRequest(format!(
-                "unknown payload index type `{s}`: use keyword or integer"
+                "unknown payload index type `{s}`: use keyword, integer or text"
             ))),
         }
     }
@@ -438,6 +460,36 @@ impl SearchRequest {
             with_vector: false,
             exact: false,
             quantization: QuantizationSearchParams::default(),
+        }
+    }
+}
+
+/// A full-text (BM25) search over a text-indexed payload field.
+#[derive(Clone, Debug)]
+pub struct TextSearchRequest {
+    pub query: String,
+    /// The indexed field; `None` when the collection has exactly one.
+    pub field: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    pub filter: Option<Filter>,
+    /// Keep BM25 scores >= threshold.
+    pub score_threshold: Option<f32>,
+    pub with_payload: bool,
+    pub with_vector: bool,
+}
+
+impl TextSearchRequest {
+    pub fn new(query: impl Into<String>, limit: usize) -> Self {
+        TextSearchRequest {
+            query: query.into(),
+            field: None,
+            limit,
+            offset: 0,
+            filter: None,
+            score_threshold: None,
+            with_payload: false,
+            with_vector: false,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! - [`embed`]: the [`Embedder`](embed::Embedder) trait, ONNX Runtime
 //!   models, and a hashing embedder for unit tests.
 
+pub mod chunker;
+pub mod document;
 pub mod embed;
 mod error;
+pub mod loader;
 
 pub use error::{IngestError, Result};

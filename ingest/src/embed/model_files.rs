@@ -149,7 +149,8 @@ impl ModelRegistry {
             !p.is_empty()
                 && p != "."
                 && p != ".."
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         };
         let (valid, short) = match name.split_once('/') {
             Some((org, short)) => (part_ok(org) && part_ok(short), short),

@@ -1,0 +1,352 @@
+//! Full-text search over one payload field: a `tantivy` index scored with
+//! BM25 (k1 = 1.2, b = 0.75), kept in step with the collection's writes.
+//!
+//! The index is *derived* data: everything in it can be rebuilt from the
+//! payloads the checkpoint and WAL hold, so it has no durability of its own
+//! to get wrong. Writes go into tantivy's writer at once but are committed
+//! lazily — by the next text search (so a search always sees every
+//! acknowledged write) or the next checkpoint — because a commit costs
+//! milliseconds (segment files, fsyncs, a reader reload) and ingestion
+//! writes far more often than it searches. Every commit carries the
+//! operation stamp it reflects (the commit payload). On open, an index whose stamp lies between the
+//! checkpoint's and the WAL's last is used and the WAL replayed over it —
+//! each replayed write re-states the text of the points it touched (delete
+//! by id, add), so replaying a write the index already has is harmless.
+//! Any other index (missing, damaged, behind the checkpoint, from a
+//! snapshot that did not carry it) is rebuilt from the payloads.
+//!
+//! Analysis (index and query alike): Unicode word split, lower-case, ASCII
+//! folding, English stop words removed, Snowball English stemming — what a
+//! search engine's `english` analyzer does. A query is analysed into terms
+//! and run as a disjunction (any term may match), like a BM25 `match` query;
+//! query text is never parsed as syntax, so any user string is safe.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, TokenStream,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::error::{EngineError, Result};
+use crate::types::PointId;
+
+const TOKENIZER: &str = "cairn_en";
+/// What a commit payload starts with; the stamp follows.
+const PAYLOAD_PREFIX: &str = "cairn-text-v1 seq=";
+/// tantivy's smallest indexing arena; chunks are small, and a bigger arena
+/// would only hold memory per collection.
+const WRITER_MEMORY: usize = 15_000_000;
+
+pub struct TextIndex {
+    field: String,
+    dir: PathBuf,
+    writer: Mutex<IndexWriter>,
+    reader: IndexReader,
+    id: Field,
+    text: Field,
+    /// Stamp of the last commit.
+    seq: AtomicU64,
+    /// Stamp of the last write handed to the writer.
+    written: AtomicU64,
+    /// The writer holds writes not yet committed.
+    dirty: AtomicBool,
+    /// A write failed to reach the index: rebuild it at the next checkpoint.
+    stale: AtomicBool,
+}
+
+/// The directory of the text index on `field`, inside a collection's.
+pub fn dir_name(field: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(field.as_bytes());
+    format!("text-{}", hex::encode(&digest[..8]))
+}
+
+fn analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter);
+    match StopWordFilter::new(Language::English) {
+        Some(stop) => builder
+            .filter(stop)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+        None => builder.filter(Stemmer::new(Language::English)).build(),
+    }
+}
+
+fn schema() -> (Schema, Field, Field) {
+    let mut b = Schema::builder();
+    let id = b.add_text_field("id", STRING | STORED);
+    let text = b.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    (b.build(), id, text)
+}
+
+fn err(dir: &Path, what: &str, e: impl std::fmt::Display) -> EngineError {
+    EngineError::corrupt(dir, format!("text index: {what}: {e}"))
+}
+
+impl TextIndex {
+    fn from_index(field: &str, dir: &Path, index: Index, seq: u64) -> Result<TextIndex> {
+        let (_, id, text) = schema();
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY)
+            .map_err(|e| err(dir, "open writer", e))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| err(dir, "open reader", e))?;
+        Ok(TextIndex {
+            field: field.to_string(),
+            dir: dir.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader,
+            id,
+            text,
+            seq: AtomicU64::new(seq),
+            written: AtomicU64::new(seq),
+            dirty: AtomicBool::new(false),
+            stale: AtomicBool::new(false),
+        })
+    }
+
+    /// Opens the index in `dir` if it was committed at a stamp in
+    /// `min_seq..=max_seq`; `None` (after a log line) when it must be rebuilt.
+    pub fn open(field: &str, dir: &Path, min_seq: u64, max_seq: u64) -> Option<TextIndex> {
+        let opened = (|| -> Result<(TextIndex, u64)> {
+            let index = Index::open_in_dir(dir).map_err(|e| err(dir, "open", e))?;
+            let seq = index
+                .load_metas()
+                .map_err(|e| err(dir, "read metas", e))?
+                .payload
+                .as_deref()
+                .and_then(|p| p.strip_prefix(PAYLOAD_PREFIX))
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| err(dir, "commit", "no Cairn stamp"))?;
+            index
+                .validate_checksum()
+                .map_err(|e| err(dir, "checksums", e))
+                .and_then(|bad| match bad.is_empty() {
+                    true => Ok(()),
+                    false => Err(err(dir, "checksums", format!("damaged files {bad:?}"))),
+                })?;
+            Ok((TextIndex::from_index(field, dir, index, seq)?, seq))
+        })();
+        match opened {
+            Ok((index, seq)) if (min_seq..=max_seq).contains(&seq) => Some(index),
+            Ok((_, seq)) => {
+                tracing::info!(dir = %dir.display(), seq, min_seq, max_seq, "text index is out of step; rebuilding it");
+                None
+            }
+            Err(e) => {
+                if dir.exists() {
+                    tracing::warn!(error = %e, "text index unusable; rebuilding it");
+                }
+                None
+            }
+        }
+    }
+
+    /// Builds a fresh index in `dir` (replacing whatever is there) from
+    /// `docs`, committed at `seq`.
+    pub fn create(
+        field: &str,
+        dir: &Path,
+        docs: impl Iterator<Item = (PointId, String)>,
+        seq: u64,
+    ) -> Result<TextIndex> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(EngineError::io(dir))?;
+        let (schema, _, _) = schema();
+        let index = Index::create_in_dir(dir, schema).map_err(|e| err(dir, "create", e))?;
+        let text = TextIndex::from_index(field, dir, index, 0)?;
+        {
+            let writer = text.writer.lock();
+            for (id, body) in docs {
+                writer
+                    .add_document(text.document(id, &body))
+                    .map_err(|e| err(dir, "add", e))?;
+            }
+        }
+        text.commit(seq)?;
+        Ok(text)
+    }
+
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn document(&self, id: PointId, body: &str) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.id, id.to_string());
+        doc.add_text(self.text, body);
+        doc
+    }
+
+    fn commit(&self, seq: u64) -> Result<()> {
+        let mut writer = self.writer.lock();
+        self.commit_locked(&mut writer, seq)
+    }
+
+    fn commit_locked(&self, writer: &mut IndexWriter, seq: u64) -> Result<()> {
+        let mut prepared = writer
+            .prepare_commit()
+            .map_err(|e| err(&self.dir, "prepare commit", e))?;
+        prepared.set_payload(&format!("{PAYLOAD_PREFIX}{seq}"));
+        prepared.commit().map_err(|e| err(&self.dir, "commit", e))?;
+        self.seq.store(seq, Ordering::SeqCst);
+        self.dirty.store(false, Ordering::SeqCst);
+        self.reader
+            .reload()
+            .map_err(|e| err(&self.dir, "reload", e))
+    }
+
+    /// Stamp of the last commit.
+    pub fn seq(&self) -> u64 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::SeqCst)
+    }
+
+    pub fn mark_stale(&self) {
+        self.stale.store(true, Ordering::SeqCst);
+    }
+
+    /// Re-states the text of the points a write at `seq` touched: `None`
+    /// removes a point, `Some(text)` replaces its text. Committed later.
+    pub fn update(&self, seq: u64, changes: &[(PointId, Option<String>)]) -> Result<()> {
+        let writer = self.writer.lock();
+        for (id, body) in changes {
+            writer.delete_term(Term::from_field_text(self.id, &id.to_string()));
+            if let Some(body) = body {
+                writer
+                    .add_document(self.document(*id, body))
+                    .map_err(|e| err(&self.dir, "add", e))?;
+            }
+        }
+        self.written.store(seq, Ordering::SeqCst);
+        self.dirty.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Commits what the writer holds, so searches see it.
+    fn refresh(&self) -> Result<()> {
+        if !self.dirty.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock();
+        if self.dirty.load(Ordering::SeqCst) {
+            let seq = self.written.load(Ordering::SeqCst);
+            self.commit_locked(&mut writer, seq)?;
+        }
+        Ok(())
+    }
+
+    /// Commits everything at stamp `seq` (a checkpoint's), even if the
+    /// last writes did not touch this field, so the next open knows the
+    /// index is current.
+    pub fn stamp(&self, seq: u64) -> Result<()> {
+        if self.dirty.load(Ordering::SeqCst) || self.seq() < seq {
+            self.written.fetch_max(seq, Ordering::SeqCst);
+            self.commit(seq)?;
+        }
+        Ok(())
+    }
+
+    /// The analysed terms of `text`, deduplicated, in order.
+    fn terms(&self, text: &str) -> Vec<Term> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut terms: Vec<Term> = Vec::new();
+        while stream.advance() {
+            let term = Term::from_field_text(self.text, &stream.token().text);
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+        terms
+    }
+
+    /// The `want` best BM25 matches of `query` among points `accept` keeps,
+    /// best first. Filtering happens on the ranked list, widened until
+    /// enough points pass or every match has been seen.
+    pub fn search(
+        &self,
+        query: &str,
+        want: usize,
+        accept: &dyn Fn(PointId) -> bool,
+    ) -> Result<Vec<(PointId, f32)>> {
+        self.refresh()?;
+        let terms = self.terms(query);
+        if terms.is_empty() || want == 0 {
+            return Ok(Vec::new());
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .into_iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
+                (Occur::Should, q)
+            })
+            .collect();
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let total = searcher.num_docs() as usize;
+        let mut fetch = want.saturating_mul(4).max(64).min(total.max(1));
+        loop {
+            let top = searcher
+                .search(&query, &TopDocs::with_limit(fetch).order_by_score())
+                .map_err(|e| err(&self.dir, "search", e))?;
+            let exhausted = top.len() < fetch;
+            let mut hits = Vec::with_capacity(want);
+            for (score, address) in &top {
+                let doc: TantivyDocument = searcher
+                    .doc(*address)
+                    .map_err(|e| err(&self.dir, "read hit", e))?;
+                let id = doc
+                    .get_first(self.id)
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<PointId>().ok());
+                if let Some(id) = id.filter(|id| accept(*id)) {
+                    hits.push((id, *score));
+                    if hits.len() == want {
+                        return Ok(hits);
+                    }
+                }
+            }
+            if exhausted || fetch >= total {
+                return Ok(hits);
+            }
+            fetch = fetch.saturating_mul(4).min(total);
+        }
+    }
+
+    /// Documents in the index, every write included.
+    pub fn documents(&self) -> Result<u64> {
+        self.refresh()?;
+        Ok(self.reader.searcher().num_docs())
+    }
+}
