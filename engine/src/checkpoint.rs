@@ -187,7 +187,12 @@ mod tests {
         let v2 = bincode::serialize(&(
             7u64,
             42u64,
-            (768usize, Distance::Cosine, hnsw.clone(), Some(ScalarQuantization::default())),
+            (
+                768usize,
+                Distance::Cosine,
+                hnsw.clone(),
+                Some(ScalarQuantization::default()),
+            ),
             Vec::<(String, PayloadSchemaType)>::new(),
             "vectors-7.bin".to_string(),
             100u64,
@@ -195,7 +200,10 @@ mod tests {
         ))
         .expect("encode");
         let meta2 = decode_meta(2, &v2).expect("v2 decodes");
-        assert_eq!(meta2.config.quantization, Some(ScalarQuantization::default()));
+        assert_eq!(
+            meta2.config.quantization,
+            Some(ScalarQuantization::default())
+        );
         assert_eq!(meta2.config.embedding, None);
         // The current version round-trips, quantization and embedding included.
         let mut current = meta.clone();
