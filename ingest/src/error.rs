@@ -9,6 +9,12 @@ pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 pub enum IngestError {
     #[error("model {dir}: {reason}")]
     Model { dir: PathBuf, reason: String },
+    #[error("no model `{name}` in {dir} (available: {available}); `make setup` fetches all-MiniLM-L6-v2, or set models_dir")]
+    UnknownModel {
+        name: String,
+        dir: PathBuf,
+        available: String,
+    },
     #[error(
         "ONNX Runtime could not be loaded from {path}: {reason} (run `make setup`, which fetches it into ./models, or set ORT_DYLIB_PATH)"
     )]

@@ -6,7 +6,8 @@
 //! - [`chunker`]: a document's text to chunks of the model's tokens.
 //! - [`embed`]: the [`Embedder`](embed::Embedder) trait, ONNX Runtime
 //!   models, and a hashing embedder for unit tests.
-//! - [`sink`]: where chunks go — a collection in this process, or a server.
+//! - [`sink`]: where chunks go — a collection in this process, or a server
+//!   ([`http_sink`]).
 //! - [`pipeline`]: the job that ties them together ([`Ingest`]).
 
 pub mod chunk_point;
@@ -14,11 +15,13 @@ pub mod chunker;
 pub mod document;
 pub mod embed;
 mod error;
+pub mod http_sink;
 pub mod loader;
 pub mod pipeline;
 pub mod sink;
 
 pub use document::Document;
 pub use error::{IngestError, Result};
+pub use http_sink::HttpSink;
 pub use pipeline::{Failure, Ingest, IngestOptions, Summary};
 pub use sink::{EngineSink, Sink};

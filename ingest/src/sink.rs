@@ -14,9 +14,10 @@ use cairn_engine::{
     Collection, CollectionConfig, Distance, EmbeddingConfig, Engine, EngineError,
     PayloadSchemaType, PointId, PointSelector, PointStruct, ScrollRequest,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::chunk_point::keys;
+use crate::chunk_point::{id_text, keys};
 use crate::document::Document;
 use crate::error::{IngestError, Result};
 
@@ -55,7 +56,32 @@ pub struct WriteBatch {
     pub removed: Vec<String>,
 }
 
+/// What the metadata catalog records of a written document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub document_id: String,
+    pub source: String,
+    pub title: String,
+    pub content_hash: String,
+    /// Point ids of its chunks, in chunk order.
+    pub point_ids: Vec<String>,
+}
+
 impl WriteBatch {
+    /// The catalog's view of the written documents.
+    pub fn records(&self) -> Vec<DocumentRecord> {
+        self.documents
+            .iter()
+            .map(|d| DocumentRecord {
+                document_id: d.document.id.clone(),
+                source: d.document.source.clone(),
+                title: d.document.title.clone(),
+                content_hash: d.content_hash.clone(),
+                point_ids: d.points.iter().map(|p| id_text(p.id)).collect(),
+            })
+            .collect()
+    }
+
     pub fn points(&self) -> Vec<PointStruct> {
         self.documents
             .iter()

@@ -40,6 +40,63 @@ pub enum Command {
     /// Print a running server's health report; exits 0 healthy, 1 warning,
     /// 2 critical (3 if the server cannot be reached).
     Health(HealthArgs),
+    /// Load documents (.txt .md .html .pdf .jsonl) from files and folders,
+    /// chunk, embed and upsert them; unchanged documents are skipped. Exits
+    /// 0 when every document made it, 2 when some failed, 1 on a fatal error.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files and folders (walked recursively; hidden entries skipped).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The collection (created if missing, for the model's vectors).
+    #[arg(long)]
+    pub collection: String,
+    /// Ingest through a running server instead of opening --data-dir.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// API key for --server (full access).
+    #[arg(long, env = "CAIRN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Embedding model (a directory under models_dir).
+    #[arg(long, default_value = cairn_ingest::embed::DEFAULT_MODEL)]
+    pub model: String,
+    /// Most tokens per chunk (of the model's tokenizer; capped by the model's input).
+    #[arg(long, default_value_t = 256)]
+    pub chunk_tokens: usize,
+    /// Tokens shared by consecutive chunks.
+    #[arg(long, default_value_t = 32)]
+    pub overlap: usize,
+    /// Remove documents that disappeared from under the given paths.
+    #[arg(long)]
+    pub prune: bool,
+    /// Re-embed documents even if unchanged (after changing chunk sizes).
+    #[arg(long)]
+    pub force: bool,
+    /// A tag every document gets (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// JSON lines: the field holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSON lines: the field holding the document id [default: `_id`, else `id`].
+    #[arg(long)]
+    pub id_field: Option<String>,
+    /// JSON lines: the field holding the title.
+    #[arg(long, default_value = "title")]
+    pub title_field: String,
+    /// JSON lines: fields kept in the payload under `metadata` (repeatable;
+    /// an object field named `metadata` is spread) [default: metadata].
+    #[arg(long = "metadata-field")]
+    pub metadata_fields: Vec<String>,
+    /// A TOML settings file (models_dir, metadata_url, …).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where backups live, and the settings file that may say so.

@@ -44,6 +44,48 @@ pub struct SidecarConfig {
     pub metadata_url: Option<String>,
     pub backup: BackupConfig,
     pub health: HealthConfig,
+    pub embedding: EmbeddingSettings,
+}
+
+/// Where embedding models and ONNX Runtime are, and how models run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmbeddingSettings {
+    /// One sub-directory per model (`make setup` fills `./models`).
+    pub models_dir: PathBuf,
+    /// The ONNX Runtime library; default `ORT_DYLIB_PATH`, else
+    /// `<models_dir>/onnxruntime/libonnxruntime.so`.
+    pub onnxruntime: Option<PathBuf>,
+    /// Texts per inference call.
+    pub batch_size: usize,
+    /// ONNX Runtime intra-op threads; 0 = one per CPU.
+    pub threads: usize,
+}
+
+impl Default for EmbeddingSettings {
+    fn default() -> Self {
+        EmbeddingSettings {
+            models_dir: PathBuf::from("./models"),
+            onnxruntime: None,
+            batch_size: 32,
+            threads: 0,
+        }
+    }
+}
+
+impl EmbeddingSettings {
+    /// The process's model cache for these settings.
+    pub fn model_cache(&self) -> cairn_ingest::embed::ModelCache {
+        use cairn_ingest::embed::{default_runtime_path, ModelCache, ModelRegistry, OnnxOptions};
+        let runtime = self
+            .onnxruntime
+            .clone()
+            .unwrap_or_else(|| default_runtime_path(&self.models_dir));
+        let mut options = OnnxOptions::new(runtime);
+        options.batch_size = self.batch_size.max(1);
+        options.threads = self.threads;
+        ModelCache::new(ModelRegistry::new(&self.models_dir), options)
+    }
 }
 
 impl std::fmt::Debug for SidecarConfig {
@@ -56,6 +98,7 @@ impl std::fmt::Debug for SidecarConfig {
             )
             .field("backup", &self.backup)
             .field("health", &self.health)
+            .field("embedding", &self.embedding)
             .finish()
     }
 }

@@ -7,3 +7,4 @@ pub mod catalog;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod ingestion;

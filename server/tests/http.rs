@@ -114,7 +114,7 @@ async fn service_endpoints_and_collection_lifecycle() {
         "/collections/x",
         Some(json!({})),
         StatusCode::BAD_REQUEST,
-        "format error",
+        "`vectors` is required",
     )
     .await;
     s.fails(

@@ -9,11 +9,13 @@
 //! - [`HashEmbedder`]: a deterministic bag-of-words hashing embedder, only
 //!   for fast unit tests that need vectors but not meaning.
 
+mod cache;
 mod hashing;
 mod model_files;
 mod onnx;
 mod runtime;
 
+pub use cache::ModelCache;
 pub use hashing::HashEmbedder;
 pub use model_files::{ModelFiles, ModelRegistry, Pooling, DEFAULT_MODEL};
 pub use onnx::{OnnxEmbedder, OnnxOptions};

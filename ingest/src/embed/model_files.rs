@@ -167,15 +167,13 @@ impl ModelRegistry {
             .find(|m| m.eq_ignore_ascii_case(short));
         match found {
             Some(dir_name) => ModelFiles::load(&dir_name, &self.dir.join(&dir_name)),
-            None => Err(IngestError::Model {
+            None => Err(IngestError::UnknownModel {
+                name: name.to_string(),
                 dir: self.dir.clone(),
-                reason: format!(
-                    "no model `{name}` here (available: {}); `make setup` fetches {DEFAULT_MODEL}, or set models_dir / CAIRN_MODELS_DIR",
-                    match self.available().join(", ") {
-                        s if s.is_empty() => "none".to_string(),
-                        s => s,
-                    }
-                ),
+                available: match self.available().join(", ") {
+                    s if s.is_empty() => "none".to_string(),
+                    s => s,
+                },
             }),
         }
     }

@@ -242,6 +242,27 @@ impl Catalog {
         Ok(id)
     }
 
+    /// Forgets a document and its chunks; `false` if it was not recorded.
+    pub async fn delete_document(&self, collection: &str, document_id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM chunks WHERE document IN
+               (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
+        )
+        .bind(collection)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        let gone = sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
+            .bind(collection)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(gone > 0)
+    }
+
     pub async fn document_by_hash(
         &self,
         collection: &str,

@@ -6,6 +6,7 @@ mod collection;
 mod db;
 mod health;
 mod import;
+mod ingest;
 mod search;
 mod serve;
 
@@ -20,13 +21,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(cmd) => return backup::run(cli.data_dir, cmd),
         Command::Db(cmd) => return db::run(cli.data_dir, cmd),
         Command::Health(args) => return health::run(args),
+        Command::Ingest(args) => return ingest::run(cli.data_dir, args),
         other => other,
     };
     let data_dir = cli.data_dir.unwrap_or_else(|| "./data".into());
     let engine = Engine::open(&data_dir)
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     match command {
-        Command::Serve(_) | Command::Backup(_) | Command::Db(_) | Command::Health(_) => {
+        Command::Serve(_)
+        | Command::Backup(_)
+        | Command::Db(_)
+        | Command::Health(_)
+        | Command::Ingest(_) => {
             unreachable!("handled above")
         }
         Command::Collection(cmd) => collection::run(&engine, cmd)?,

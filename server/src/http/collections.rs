@@ -2,12 +2,17 @@
 //! and payload indexes.
 
 use axum::extract::{Path, Query, State};
-use cairn_engine::{CollectionConfig, CollectionInfo, Condition, Filter};
+use cairn_engine::{
+    CollectionConfig, CollectionInfo, Condition, Distance, EmbeddingConfig, Filter,
+    PayloadSchemaType,
+};
+use cairn_ingest::chunk_point::keys;
+use cairn_ingest::embed::Embedder;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::audit::Caller;
-use super::envelope::{blocking, ok, ApiResult, Body, Started};
+use super::envelope::{blocking, ok, ApiError, ApiResult, Body, Started};
 use super::models::{vector_params, CreateCollection, IndexBody};
 use super::state::AppState;
 
@@ -42,8 +47,37 @@ pub async fn create(
     started: Started,
     Body(body): Body<CreateCollection>,
 ) -> ApiResult {
-    let (dim, distance) = vector_params(&body.vectors)?;
+    // A model named for the collection must exist and decides the size.
+    let model = match &body.embedding {
+        Some(e) => {
+            let models = state.models().clone();
+            let name = e.model.clone();
+            Some(blocking(move || Ok(models.get(&name)?)).await?)
+        }
+        None => None,
+    };
+    let (dim, distance) = match (&body.vectors, &model) {
+        (Some(v), _) => vector_params(v)?,
+        (None, Some(m)) => (m.dim(), Distance::Cosine),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "`vectors` is required ({\"size\": N, \"distance\": \"Cosine\"}), unless `embedding` names a model",
+            ))
+        }
+    };
+    if let Some(m) = &model {
+        if m.dim() != dim {
+            return Err(ApiError::bad_request(format!(
+                "`vectors.size` is {dim} but the model `{}` makes {}-d vectors",
+                m.model_name(),
+                m.dim()
+            )));
+        }
+    }
     let mut config = CollectionConfig::new(dim, distance);
+    config.embedding = model.as_ref().map(|m| EmbeddingConfig {
+        model: m.model_name().to_string(),
+    });
     if let Some(h) = &body.hnsw_config {
         h.apply(&mut config.hnsw);
     }
@@ -52,7 +86,17 @@ pub async fn create(
     }
     let engine = state.engine()?;
     let (collection, distance) = (name.clone(), format!("{:?}", config.distance));
-    blocking(move || Ok(engine.create_collection(&collection, config).map(|_| ())?)).await?;
+    let embedded = model.is_some();
+    blocking(move || {
+        let c = engine.create_collection(&collection, config)?;
+        if embedded {
+            // What documents and text queries rely on.
+            c.create_payload_index(keys::CONTENT, PayloadSchemaType::Text)?;
+            c.create_payload_index(keys::DOCUMENT_ID, PayloadSchemaType::Keyword)?;
+        }
+        Ok(())
+    })
+    .await?;
     if let Some(catalog) = state.catalog() {
         if let Err(e) = catalog.record_collection(&name, dim, &distance).await {
             tracing::warn!(error = %e, "cannot record the collection in the catalog");
@@ -135,6 +179,7 @@ fn info_json(info: &CollectionInfo, payload_schema: Map<String, Value>) -> Value
         "config": {
             "params": {
                 "vectors": {"size": info.config.dim, "distance": info.config.distance.to_string()},
+                "embedding": info.config.embedding.as_ref().map(|e| json!({"model": e.model})),
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,

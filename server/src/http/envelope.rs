@@ -80,21 +80,42 @@ impl IntoResponse for ApiError {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        use EngineError::*;
+        ApiError::new(engine_status(&e), e.to_string())
+    }
+}
+
+/// The one `EngineError → status code` mapping.
+fn engine_status(e: &EngineError) -> StatusCode {
+    use EngineError::*;
+    match e {
+        CollectionNotFound(_) | SnapshotNotFound(_) => StatusCode::NOT_FOUND,
+        CollectionExists(_) => StatusCode::CONFLICT,
+        InvalidName(_)
+        | DimensionMismatch { .. }
+        | EmptyVector
+        | NonFiniteVector(_)
+        | ZeroVector
+        | PayloadNotObject(_)
+        | MalformedFilter(_)
+        | InvalidConfig(_)
+        | InvalidRequest(_)
+        | BadSnapshot { .. } => StatusCode::BAD_REQUEST,
+        Corrupt { .. } | Locked(_) | Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<cairn_ingest::IngestError> for ApiError {
+    fn from(e: cairn_ingest::IngestError) -> ApiError {
+        use cairn_ingest::IngestError::*;
         let status = match &e {
-            CollectionNotFound(_) | SnapshotNotFound(_) => StatusCode::NOT_FOUND,
-            CollectionExists(_) => StatusCode::CONFLICT,
-            InvalidName(_)
-            | DimensionMismatch { .. }
-            | EmptyVector
-            | NonFiniteVector(_)
-            | ZeroVector
-            | PayloadNotObject(_)
-            | MalformedFilter(_)
-            | InvalidConfig(_)
-            | InvalidRequest(_)
-            | BadSnapshot { .. } => StatusCode::BAD_REQUEST,
-            Corrupt { .. } | Locked(_) | Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Engine(inner) => engine_status(inner),
+            Invalid(_) | Load { .. } | Tokenizer(_) | UnknownModel { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            // The model or runtime is missing on this machine: an operator
+            // fixes it (`make setup`), the request was fine.
+            Model { .. } | Runtime { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Inference(_) | Io { .. } | Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
     }

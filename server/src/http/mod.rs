@@ -16,6 +16,7 @@ mod envelope;
 mod metrics;
 mod models;
 mod points;
+mod query;
 mod search;
 mod service;
 mod snapshots;
@@ -71,7 +72,11 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
             &format!("{c}/snapshots/{{snapshot}}"),
             get(snapshots::download).delete(snapshots::delete),
         )
-        .route(&format!("{c}/documents"), get(documents::list))
+        .route(
+            &format!("{c}/documents"),
+            get(documents::list).post(documents::ingest),
+        )
+        .route(&format!("{c}/documents/records"), post(documents::records))
         .route("/collections", get(collections::list))
         .route(
             c,

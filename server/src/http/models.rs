@@ -13,11 +13,22 @@ use super::envelope::ApiError;
 
 #[derive(Deserialize)]
 pub struct CreateCollection {
-    pub vectors: Value,
+    /// Optional when `embedding` names a model: its dimension and cosine.
+    #[serde(default)]
+    pub vectors: Option<Value>,
+    /// Cairn's extension: `{"model": "all-MiniLM-L6-v2"}` makes the server
+    /// embed this collection's documents and text queries.
+    #[serde(default)]
+    pub embedding: Option<EmbeddingBody>,
     #[serde(default)]
     pub hnsw_config: Option<HnswConfigDiff>,
     #[serde(default)]
     pub quantization_config: Option<Value>,
+}
+
+#[derive(Deserialize)]
+pub struct EmbeddingBody {
+    pub model: String,
 }
 
 #[derive(Deserialize)]
@@ -367,7 +378,7 @@ pub struct QuantizationParams {
 }
 
 impl QuantizationParams {
-    fn engine(&self) -> Result<QuantizationSearchParams, ApiError> {
+    pub fn engine(&self) -> Result<QuantizationSearchParams, ApiError> {
         let mut p = QuantizationSearchParams::default();
         p.ignore = self.ignore.unwrap_or(p.ignore);
         p.rescore = self.rescore.unwrap_or(p.rescore);
@@ -406,15 +417,6 @@ pub struct SearchCommon {
 #[derive(Deserialize)]
 pub struct SearchBody {
     pub vector: Value,
-    #[serde(flatten)]
-    pub common: SearchCommon,
-}
-
-/// The universal `POST …/points/query`.
-#[derive(Deserialize)]
-pub struct QueryBody {
-    #[serde(default)]
-    pub query: Option<Value>,
     #[serde(flatten)]
     pub common: SearchCommon,
 }

@@ -1,36 +1,20 @@
-//! `…/points/search` (legacy), `…/points/query` (universal), and their
-//! batch forms.
+//! `…/points/search` (legacy), `…/points/query` (universal, see
+//! [`super::query`]), their batch forms, and the search threads they run on.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use cairn_engine::{Collection, Condition, Filter, PointId};
-use serde_json::{json, Value};
+use cairn_engine::Collection;
+use serde_json::Value;
 
 use super::envelope::{ok, ApiError, ApiResult, Body, Started};
-use super::models::{dense_vector, scored_json, Batch, QueryBody, SearchBody, SearchCommon};
+use super::models::{dense_vector, scored_json, Batch, SearchBody, SearchCommon};
+use super::query::{query_one, QueryBody};
 use super::state::AppState;
 
-/// Runs one search on the blocking pool and renders Qdrant's scored points.
-fn run(
-    c: &Collection,
-    vector: Vec<f32>,
-    mut common: SearchCommon,
-    exclude: Option<PointId>,
-) -> Result<Vec<Value>, ApiError> {
-    let mut req = common.request(vector)?;
-    if let Some(id) = exclude {
-        // Query by id: "more like this point", without the point itself.
-        let mut f = Filter {
-            must_not: vec![Condition::HasId(HashSet::from([id]))],
-            ..Filter::default()
-        };
-        if let Some(inner) = req.filter.take() {
-            f.must.push(Condition::Filter(Box::new(inner)));
-        }
-        req.filter = Some(f);
-    }
+/// Runs one legacy search and renders Qdrant's scored points.
+fn run(c: &Collection, vector: Vec<f32>, mut common: SearchCommon) -> Result<Vec<Value>, ApiError> {
+    let req = common.request(vector)?;
     let hits = c.search(&req)?;
     let ef = req
         .ef
@@ -45,36 +29,7 @@ fn run(
 
 fn search_one(c: &Collection, body: SearchBody) -> Result<Vec<Value>, ApiError> {
     let vector = dense_vector(body.vector, "vector")?;
-    run(c, vector, body.common, None)
-}
-
-/// `query` may be a vector, a point id, or `{"nearest": <vector or id>}`.
-fn query_one(c: &Collection, mut body: QueryBody) -> Result<Value, ApiError> {
-    let mut query = body
-        .query
-        .take()
-        .ok_or_else(|| ApiError::bad_request("`query` is required (a vector or a point id)"))?;
-    if let Some(nearest) = query.get_mut("nearest") {
-        query = nearest.take();
-    }
-    let points = match query {
-        Value::Array(_) => run(c, dense_vector(query, "query")?, body.common, None)?,
-        Value::Number(_) | Value::String(_) => {
-            let id = PointId::from_json(&query)?;
-            let vector = c
-                .get(&[id], false, true)
-                .pop()
-                .and_then(|r| r.vector)
-                .ok_or_else(|| ApiError::not_found(format!("point {id} not found")))?;
-            run(c, vector, body.common, Some(id))?
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "`query` must be a vector, a point id, or {\"nearest\": ...}",
-            ))
-        }
-    };
-    Ok(json!({"points": points}))
+    run(c, vector, body.common)
 }
 
 /// Runs a search on the search threads (`search_threads` of them), so at
@@ -132,7 +87,8 @@ pub async fn query(
     started: Started,
     Body(body): Body<QueryBody>,
 ) -> ApiResult {
-    let out = with_collection(&state, &name, move |c| query_one(c, body)).await?;
+    let models = state.models().clone();
+    let out = with_collection(&state, &name, move |c| query_one(c, &models, body)).await?;
     ok(&started, out)
 }
 
@@ -142,10 +98,11 @@ pub async fn query_batch(
     started: Started,
     Body(body): Body<Batch<QueryBody>>,
 ) -> ApiResult {
+    let models = state.models().clone();
     let out = with_collection(&state, &name, move |c| {
         body.searches
             .into_iter()
-            .map(|q| query_one(c, q))
+            .map(|q| query_one(c, &models, q))
             .collect::<Result<Vec<_>, _>>()
     })
     .await?;

@@ -9,7 +9,8 @@ use super::audit::Caller;
 use super::envelope::ApiError;
 use crate::backup::location::S3Settings;
 use crate::catalog::Catalog;
-use crate::config::SidecarConfig;
+use crate::config::{EmbeddingSettings, SidecarConfig};
+use cairn_ingest::embed::ModelCache;
 
 /// The server starts listening before the engine has loaded every
 /// collection; until then data endpoints (and `/readyz`) answer 503.
@@ -23,6 +24,8 @@ pub struct AppState {
     catalog: Option<Catalog>,
     sidecars: Arc<SidecarConfig>,
     data_dir: Arc<std::path::PathBuf>,
+    /// Embedding models, loaded on first use.
+    models: Arc<ModelCache>,
 }
 
 impl Default for AppState {
@@ -46,7 +49,12 @@ impl AppState {
             catalog: None,
             sidecars: Arc::default(),
             data_dir: Arc::new(".".into()),
+            models: Arc::new(EmbeddingSettings::default().model_cache()),
         }
+    }
+
+    pub fn models(&self) -> &Arc<ModelCache> {
+        &self.models
     }
 
     pub fn with_catalog(mut self, catalog: Catalog) -> Self {
@@ -55,6 +63,7 @@ impl AppState {
     }
 
     pub fn with_sidecars(mut self, sidecars: SidecarConfig) -> Self {
+        self.models = Arc::new(sidecars.embedding.model_cache());
         self.sidecars = Arc::new(sidecars);
         self
     }
