@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use cairn_engine::{
-    Collection, CollectionConfig, Distance, EmbeddingConfig, Engine, EngineError,
+    Collection, CollectionConfig, Distance, EmbeddingConfig, Engine, EngineError, HnswConfig,
     PayloadSchemaType, PointId, PointSelector, PointStruct, ScrollRequest,
 };
 use serde::{Deserialize, Serialize};
@@ -96,6 +96,11 @@ pub trait Sink: Send + Sync {
     /// Upserts the batch's points (one atomic write), then deletes its
     /// stale points.
     fn write(&self, batch: &WriteBatch) -> Result<()>;
+    /// Whether writing runs on this process's CPUs (then the pipeline
+    /// writes between embedding rounds instead of beside them).
+    fn shares_cpu(&self) -> bool {
+        false
+    }
 }
 
 /// Adds one chunk's payload to the documents map.
@@ -119,6 +124,19 @@ pub fn note_chunk(
     }
 }
 
+/// The graph parameters of collections ingestion creates: Qdrant's and
+/// Chroma's defaults (M = 16, ef_construct = 100) rather than Cairn's
+/// heavier general default (tuned for uniform random vectors). Sentence
+/// embeddings are easy data for HNSW, and building the graph competes with
+/// the model for the CPU while ingesting.
+pub fn ingest_hnsw() -> HnswConfig {
+    HnswConfig {
+        m: 16,
+        ef_construct: 100,
+        ..HnswConfig::default()
+    }
+}
+
 /// A collection of an engine in this process.
 pub struct EngineSink {
     collection: Arc<Collection>,
@@ -133,6 +151,7 @@ impl EngineSink {
             Ok(c) => c,
             Err(EngineError::CollectionNotFound(_)) => {
                 let mut config = CollectionConfig::new(dim, Distance::Cosine);
+                config.hnsw = ingest_hnsw();
                 config.embedding = Some(EmbeddingConfig {
                     model: model.to_string(),
                 });
@@ -196,6 +215,10 @@ impl Sink for EngineSink {
                 None => return Ok(stored),
             }
         }
+    }
+
+    fn shares_cpu(&self) -> bool {
+        true
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<()> {

@@ -44,6 +44,43 @@ pub enum Command {
     /// chunk, embed and upsert them; unchanged documents are skipped. Exits
     /// 0 when every document made it, 2 when some failed, 1 on a fatal error.
     Ingest(IngestArgs),
+    /// Measure retrieval quality on evaluation data.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// A BEIR data set (corpus.jsonl, queries.jsonl, qrels/<split>.tsv):
+    /// ingest the corpus into a scratch collection, run every judged query
+    /// dense, BM25 and hybrid, and print nDCG@10, Recall@100 and MRR@10.
+    Beir(EvalBeirArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalBeirArgs {
+    /// The data set's folder.
+    pub dir: PathBuf,
+    /// Which qrels file to judge by (`qrels/<split>.tsv`).
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Embedding model (a directory under models_dir).
+    #[arg(long, default_value = cairn_ingest::embed::DEFAULT_MODEL)]
+    pub model: String,
+    /// Chunk documents to this many tokens. Without it, each document is one
+    /// chunk (BEIR's protocol: the model reads its first 256 tokens, BM25
+    /// all of it), which is what published figures measure.
+    #[arg(long)]
+    pub chunk_tokens: Option<usize>,
+    /// Tokens shared by consecutive chunks (with --chunk-tokens).
+    #[arg(long, default_value_t = 32, requires = "chunk_tokens")]
+    pub overlap: usize,
+    /// A TOML settings file (models_dir, …).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print `{"dense": {"ndcg@10", "recall@100", "mrr@10"}, "bm25": …, "hybrid": …}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -64,11 +101,15 @@ pub struct IngestArgs {
     #[arg(long, default_value = cairn_ingest::embed::DEFAULT_MODEL)]
     pub model: String,
     /// Most tokens per chunk (of the model's tokenizer; capped by the model's input).
-    #[arg(long, default_value_t = 256)]
-    pub chunk_tokens: usize,
-    /// Tokens shared by consecutive chunks.
-    #[arg(long, default_value_t = 32)]
-    pub overlap: usize,
+    #[arg(long)]
+    pub chunk_tokens: Option<usize>,
+    /// Tokens shared by consecutive chunks [default: 32].
+    #[arg(long)]
+    pub overlap: Option<usize>,
+    /// One chunk per document (BM25 reads it all, the model its first 256
+    /// tokens): for short records.
+    #[arg(long, conflicts_with_all = ["chunk_tokens", "overlap"])]
+    pub whole_documents: bool,
     /// Remove documents that disappeared from under the given paths.
     #[arg(long)]
     pub prune: bool,

@@ -21,19 +21,23 @@ pub async fn record(
     records: &[DocumentRecord],
     removed: &[String],
 ) -> catalog::Result<()> {
-    for r in records {
-        let doc = NewDocument {
+    let docs: Vec<NewDocument> = records
+        .iter()
+        .map(|r| NewDocument {
             collection,
             document_id: &r.document_id,
             source: Some(&r.source),
             title: Some(&r.title),
             content_hash: &r.content_hash,
-        };
-        catalog.put_document(&doc, &r.point_ids).await?;
-    }
-    for id in removed {
-        catalog.delete_document(collection, id).await?;
-    }
+        })
+        .collect();
+    let with_points: Vec<(&NewDocument, &[String])> = docs
+        .iter()
+        .zip(records)
+        .map(|(d, r)| (d, r.point_ids.as_slice()))
+        .collect();
+    let removed: Vec<(&str, &str)> = removed.iter().map(|id| (collection, id.as_str())).collect();
+    catalog.put_documents(&with_points, &removed).await?;
     Ok(())
 }
 
@@ -66,6 +70,10 @@ impl<S: Sink> Recording<S> {
 impl<S: Sink> Sink for Recording<S> {
     fn stored_documents(&self) -> Result<HashMap<String, StoredDocument>> {
         self.inner.stored_documents()
+    }
+
+    fn shares_cpu(&self) -> bool {
+        self.inner.shares_cpu()
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<()> {

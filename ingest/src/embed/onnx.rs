@@ -106,7 +106,7 @@ impl OnnxEmbedder {
             n => n,
         };
         let session = Session::builder(&env)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::All)?))
             .and_then(|b| Ok(b.with_intra_threads(threads)?))
             .and_then(|mut b| b.commit_from_file(&files.onnx))
             .map_err(|e| model_err(format!("{}: {e}", files.onnx.display())))?;

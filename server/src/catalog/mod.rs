@@ -200,46 +200,70 @@ impl Catalog {
     /// Records a document and the point ids of its chunks, replacing what
     /// was recorded under the same `document_id` before.
     pub async fn put_document(&self, doc: &NewDocument<'_>, point_ids: &[String]) -> Result<i64> {
+        let mut ids = self.put_documents(&[(doc, point_ids)], &[]).await?;
+        Ok(ids.pop().unwrap_or_default())
+    }
+
+    /// Records documents (replacing earlier records of the same ids) and
+    /// forgets `removed` ones of `docs`' collection, in one transaction:
+    /// one commit (one fsync) for a whole ingestion round.
+    pub async fn put_documents(
+        &self,
+        docs: &[(&NewDocument<'_>, &[String])],
+        removed: &[(&str, &str)],
+    ) -> Result<Vec<i64>> {
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
-        sqlx::query(
-            "DELETE FROM chunks WHERE document IN
-               (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
-        )
-        .bind(doc.collection)
-        .bind(doc.document_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
-            .bind(doc.collection)
-            .bind(doc.document_id)
+        let mut ids = Vec::with_capacity(docs.len());
+        let forget = docs
+            .iter()
+            .map(|(d, _)| (d.collection, d.document_id))
+            .chain(removed.iter().copied());
+        for (collection, document_id) in forget {
+            sqlx::query(
+                "DELETE FROM chunks WHERE document IN
+                   (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
+            )
+            .bind(collection)
+            .bind(document_id)
             .execute(&mut *tx)
             .await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO documents
-               (collection, document_id, source, title, content_hash, chunk_count, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-        )
-        .bind(doc.collection)
-        .bind(doc.document_id)
-        .bind(doc.source)
-        .bind(doc.title)
-        .bind(doc.content_hash)
-        .bind(point_ids.len() as i64)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        for (i, point) in point_ids.iter().enumerate() {
-            sqlx::query("INSERT INTO chunks (document, chunk_index, point_id) VALUES ($1, $2, $3)")
+            sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
+                .bind(collection)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (doc, point_ids) in docs {
+            let id: i64 = sqlx::query(
+                "INSERT INTO documents
+                   (collection, document_id, source, title, content_hash, chunk_count, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            )
+            .bind(doc.collection)
+            .bind(doc.document_id)
+            .bind(doc.source)
+            .bind(doc.title)
+            .bind(doc.content_hash)
+            .bind(point_ids.len() as i64)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            for (i, point) in point_ids.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO chunks (document, chunk_index, point_id) VALUES ($1, $2, $3)",
+                )
                 .bind(id)
                 .bind(i as i64)
                 .bind(point.as_str())
                 .execute(&mut *tx)
                 .await?;
+            }
+            ids.push(id);
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// Forgets a document and its chunks; `false` if it was not recorded.

@@ -25,9 +25,12 @@ pub fn run(data_dir: Option<PathBuf>, args: IngestArgs) -> anyhow::Result<()> {
     let embedder = models.get(&args.model)?;
     let options = IngestOptions {
         chunker: ChunkerConfig {
-            chunk_tokens: args.chunk_tokens,
-            overlap: args.overlap,
+            chunk_tokens: args
+                .chunk_tokens
+                .unwrap_or(ChunkerConfig::default().chunk_tokens),
+            overlap: args.overlap.unwrap_or(ChunkerConfig::default().overlap),
         },
+        whole_documents: args.whole_documents,
         load: LoadOptions {
             jsonl: JsonlFields {
                 text: args.text_field.clone(),

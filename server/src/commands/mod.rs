@@ -4,6 +4,7 @@
 mod backup;
 mod collection;
 mod db;
+mod eval;
 mod health;
 mod import;
 mod ingest;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(cmd) => return db::run(cli.data_dir, cmd),
         Command::Health(args) => return health::run(args),
         Command::Ingest(args) => return ingest::run(cli.data_dir, args),
+        Command::Eval(cmd) => return eval::run(cmd),
         other => other,
     };
     let data_dir = cli.data_dir.unwrap_or_else(|| "./data".into());
@@ -32,7 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Backup(_)
         | Command::Db(_)
         | Command::Health(_)
-        | Command::Ingest(_) => {
+        | Command::Ingest(_)
+        | Command::Eval(_) => {
             unreachable!("handled above")
         }
         Command::Collection(cmd) => collection::run(&engine, cmd)?,
