@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 python=$(scripts/python_env.sh)
 # The workspace's feature set, as `make test` built it: no recompilation.
 cargo build -q --workspace --all-targets
-CAIRN_BIN="$PWD/target/debug/cairn" "$python" -m pytest -q tests/python
+# The inference tests need the model files (scripts/models.sh fetches them once).
+CAIRN_BIN="$PWD/target/debug/cairn" CAIRN_EMBEDDING__MODELS_DIR="$(scripts/models.sh)" \
+  "$python" -m pytest -q tests/python

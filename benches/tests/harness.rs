@@ -127,3 +127,41 @@ fn http_drives_cairn_cairn_int8_pgvector_and_chroma() {
         }
     }
 }
+
+#[test]
+fn ingest_runs_cairn_and_the_python_stack_on_the_same_chunks() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let corpus_dir = out.path().join("tiny");
+    std::fs::create_dir_all(&corpus_dir).expect("mkdir");
+    let corpus = corpus_dir.join("corpus.jsonl");
+    let lines: Vec<String> = (0..30)
+        .map(|i| {
+            serde_json::json!({
+                "_id": format!("d{i}"),
+                "title": format!("Document {i}"),
+                // Every fifth document is long enough to be cut into chunks.
+                "text": format!("Sentence {i} about topic {}. ", i % 7).repeat(if i % 5 == 0 { 40 } else { 2 }),
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&corpus, lines.join("\n")).expect("write corpus");
+    run(Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["--limit=30", "--chunk-tokens=64", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(out.path())
+        .arg("--cairn-bin")
+        .arg(cairn_bin()));
+    let json = read_json(&out.path().join("ingest-tiny-30.json"));
+    let chunks = json["chunks"].as_u64().expect("chunks");
+    assert!(chunks > 30, "long documents were chunked: {json}");
+    assert!(json["cairn"]["chunks_per_second"].as_f64().expect("rate") > 0.0);
+    assert!(json["peer"]["chunks_per_second"].as_f64().expect("rate") > 0.0);
+    assert!(json["ratio"].as_f64().expect("ratio") > 0.0);
+    // The two stacks embedded the same chunks with the same model.
+    assert!(
+        json["min_cosine_first_chunks"].as_f64().expect("cosine") >= 0.999,
+        "{json}"
+    );
+}

@@ -1,0 +1,120 @@
+"""qdrant-client's server-side inference shapes against `cairn serve`:
+`models.Document` queries (dense, with the collection's all-MiniLM-L6-v2),
+BM25 through `model="qdrant/bm25"` + `using="bm25"`, and hybrid retrieval
+with `prefetch` + `FusionQuery(RRF)` — the client unchanged but for
+`cloud_inference=True`, which makes it send documents to the server instead
+of embedding them itself.
+
+The collection is made, and documents added, through Cairn's own extension
+(`"embedding": {"model": …}` and `POST /collections/{c}/documents`), which
+the client has no call for."""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from qdrant_client import QdrantClient, models
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DOCS = {
+    "bread": "To bake sourdough bread, feed the starter and bake the dough in a hot oven.",
+    "rust": "Rust is a systems programming language whose ownership rules prevent data races.",
+    "tides": "Ocean tides come from the gravitational pull of the Moon and the Sun.",
+    "garden": "Tomatoes grow best in full sun with regular watering.",
+}
+
+
+def call(url, method, path, body):
+    req = urllib.request.Request(
+        url + path, method=method, data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)["result"]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    binary = os.environ.get("CAIRN_BIN", str(ROOT / "target/debug/cairn"))
+    models_dir = os.environ.get("CAIRN_EMBEDDING__MODELS_DIR", str(ROOT / "models"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path_factory.mktemp("cairn-data")
+    env = dict(os.environ, CAIRN_EMBEDDING__MODELS_DIR=models_dir)
+    proc = subprocess.Popen(
+        [binary, "--data-dir", str(data), "serve", "--listen", f"127.0.0.1:{port}"],
+        stderr=subprocess.DEVNULL, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        assert proc.poll() is None, "cairn serve exited early"
+        assert time.time() < deadline, "cairn serve did not become ready"
+        time.sleep(0.05)
+    call(base, "PUT", "/collections/kb", {"embedding": {"model": MODEL}})
+    docs = [{"id": k, "text": v, "title": k} for k, v in DOCS.items()]
+    assert call(base, "POST", "/collections/kb/documents", {"documents": docs})["added"] == 4
+    yield base
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+def top(points):
+    return [p.payload["document_id"] for p in points]
+
+
+def test_document_queries_are_embedded_by_the_server(url):
+    client = QdrantClient(url=url, check_compatibility=False, cloud_inference=True)
+    hits = client.query_points(
+        "kb", query=models.Document(text="how do I make a loaf", model=MODEL),
+        limit=1, with_payload=True,
+    ).points
+    assert top(hits) == ["bread"]
+    # The model decided the collection's size.
+    info = client.get_collection("kb")
+    assert info.config.params.vectors.size == 384
+
+
+def test_bm25_and_hybrid_with_prefetch_and_rrf(url):
+    client = QdrantClient(url=url, check_compatibility=False, cloud_inference=True)
+    bm25 = client.query_points(
+        "kb", query=models.Document(text="sourdough starter", model="qdrant/bm25"),
+        using="bm25", with_payload=True,
+    ).points
+    assert top(bm25) == ["bread"]
+    fused = client.query_points(
+        "kb",
+        prefetch=[
+            models.Prefetch(query=models.Document(text="memory safety in programming", model=MODEL), limit=4),
+            models.Prefetch(query=models.Document(text="rust ownership", model="qdrant/bm25"), using="bm25", limit=4),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=2,
+        with_payload=True,
+    ).points
+    assert top(fused)[0] == "rust"
+    assert abs(fused[0].score - 2 / 61) < 1e-6  # rank 1 in both lists, k = 60
+    # The request's filter reaches the prefetches.
+    filtered = client.query_points(
+        "kb",
+        prefetch=[
+            models.Prefetch(query=models.Document(text="sunshine", model=MODEL), limit=4),
+            models.Prefetch(query=models.Document(text="sun", model="qdrant/bm25"), using="bm25", limit=4),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        query_filter=models.Filter(must=[models.FieldCondition(key="document_id", match=models.MatchValue(value="garden"))]),
+        with_payload=True,
+    ).points
+    assert top(filtered) == ["garden"]
