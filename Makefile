@@ -9,11 +9,13 @@ setup:
 	@scripts/setup.sh
 	@scripts/models.sh >/dev/null
 
-## The tests also need the pinned Python client and moto's S3 server
-## (git-ignored .venv), the benchmark peers the harness test drives
-## (git-ignored benches/.venv), and a PostgreSQL cluster on 127.0.0.1:54329.
+## The tests also need the pinned Python client, moto's S3 server and
+## ONNX Runtime's Python package (git-ignored .venv), the int8 variant of the
+## model, the benchmark peers the harness test drives (git-ignored
+## benches/.venv), and a PostgreSQL cluster on 127.0.0.1:54329.
 test-setup: setup
 	@scripts/python_env.sh >/dev/null
+	@scripts/models.sh --int8 >/dev/null
 	@scripts/postgres.sh >/dev/null
 	@scripts/python_env.sh benches/python/requirements.txt benches/.venv >/dev/null
 

@@ -26,6 +26,13 @@ for word in paris river; do
     search "$word" -k 5 --filter '{"must": [{"key": "rank", "range": {"lt": 2000}}]}'
   fi
 done
+# Documents in, searchable chunks out: this repository's own docs, embedded
+# with all-MiniLM-L6-v2 (ONNX, fetched by `make setup` into ./models).
+export CAIRN_EMBEDDING__MODELS_DIR=${CAIRN_EMBEDDING__MODELS_DIR:-$PWD/models}
+printf '\n# the RAG half: ingest markdown files (run it again and nothing changes)\n'
+step "$cairn" ingest README.md ARCHITECTURE.md benches/README.md --collection docs
 printf '\nData is in %s. Next, `make run` serves it over HTTP; try:\n' "$data"
 printf '  curl -s localhost:6333/collections/demo/points/query -H "content-type: application/json" -d "{\\"query\\": 982, \\"limit\\": 5, \\"with_payload\\": true}"\n'
+printf '  curl -s localhost:6333/collections/docs/points/query -H "content-type: application/json" -d "{\\"query\\": {\\"text\\": \\"how do I restore a backup?\\"}, \\"limit\\": 3, \\"with_payload\\": [\\"title\\", \\"content\\"]}"\n'
+printf '  curl -s localhost:6333/collections/docs/points/query -H "content-type: application/json" -d "{\\"prefetch\\": [{\\"query\\": {\\"text\\": \\"crash recovery\\"}, \\"limit\\": 20}, {\\"query\\": {\\"bm25\\": \\"crash recovery\\"}, \\"limit\\": 20}], \\"query\\": {\\"fusion\\": \\"rrf\\"}, \\"limit\\": 3, \\"with_payload\\": [\\"title\\"]}"\n'
 

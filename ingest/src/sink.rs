@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::chunk_point::{id_text, keys};
 use crate::document::Document;
+use crate::embed::same_model;
 use crate::error::{IngestError, Result};
 
 /// What a collection holds of one document.
@@ -169,7 +170,7 @@ impl EngineSink {
         if let Some(e) = config
             .embedding
             .as_ref()
-            .filter(|e| !e.model.eq_ignore_ascii_case(model))
+            .filter(|e| !same_model(&e.model, model))
         {
             return Err(IngestError::Invalid(format!(
                 "collection `{name}` is embedded with `{}`, not `{model}`",

@@ -94,6 +94,29 @@ fn batching_and_order_do_not_change_vectors() {
 }
 
 #[test]
+fn the_int8_variant_stays_close_to_the_base_model() {
+    let dir = common::models_dir_with_int8();
+    let registry = ModelRegistry::new(&dir);
+    let files = registry
+        .resolve("all-MiniLM-L6-v2-int8")
+        .expect("int8 model files");
+    let runtime = cairn_ingest::embed::default_runtime_path(&dir);
+    let int8 = OnnxEmbedder::load(files, &OnnxOptions::new(runtime)).expect("load int8");
+    assert_eq!(int8.dim(), 384);
+    let texts = sentences();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let base = common::minilm().embed(&refs).expect("embed");
+    let quantized = int8.embed(&refs).expect("embed int8");
+    for (i, (a, b)) in base.iter().zip(&quantized).enumerate() {
+        let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(
+            cos >= 0.98,
+            "sentence {i}: cosine {cos} between the two variants"
+        );
+    }
+}
+
+#[test]
 fn token_spans_cover_the_text_without_truncation() {
     let model = common::minilm();
     let text = "Hello, world! ".repeat(200);

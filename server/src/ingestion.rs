@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use cairn_ingest::sink::{DocumentRecord, StoredDocument, WriteBatch};
-use cairn_ingest::{Result, Sink};
+use cairn_ingest::{Result, Sink, Summary};
 
 use crate::catalog::{self, Catalog, NewDocument};
 
@@ -39,6 +39,22 @@ pub async fn record(
     let removed: Vec<(&str, &str)> = removed.iter().map(|id| (collection, id.as_str())).collect();
     catalog.put_documents(&with_points, &removed).await?;
     Ok(())
+}
+
+/// How a finished run is recorded in `ingestion_runs`: its status
+/// (`good`, `partial` when some documents failed, `failed`), the counts
+/// (added, updated, skipped, failed) and the error.
+pub fn run_record<E: std::fmt::Display>(
+    outcome: &std::result::Result<Summary, E>,
+) -> (&'static str, [i64; 4], Option<String>) {
+    match outcome {
+        Ok(s) => (
+            if s.failed > 0 { "partial" } else { "good" },
+            [s.added, s.updated, s.skipped, s.failed].map(|n| n as i64),
+            None,
+        ),
+        Err(e) => ("failed", [0; 4], Some(e.to_string())),
+    }
 }
 
 /// A sink that also records what it wrote in the catalog.

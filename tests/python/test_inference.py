@@ -9,17 +9,13 @@ The collection is made, and documents added, through Cairn's own extension
 (`"embedding": {"model": …}` and `POST /collections/{c}/documents`), which
 the client has no call for."""
 import json
-import os
-import socket
-import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from qdrant_client import QdrantClient, models
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import cairn_server
+
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DOCS = {
     "bread": "To bake sourdough bread, feed the starter and bake the dough in a hot oven.",
@@ -40,35 +36,11 @@ def call(url, method, path, body):
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    binary = os.environ.get("CAIRN_BIN", str(ROOT / "target/debug/cairn"))
-    models_dir = os.environ.get("CAIRN_EMBEDDING__MODELS_DIR", str(ROOT / "models"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tmp_path_factory.mktemp("cairn-data")
-    env = dict(os.environ, CAIRN_EMBEDDING__MODELS_DIR=models_dir)
-    proc = subprocess.Popen(
-        [binary, "--data-dir", str(data), "serve", "--listen", f"127.0.0.1:{port}"],
-        stderr=subprocess.DEVNULL, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        assert proc.poll() is None, "cairn serve exited early"
-        assert time.time() < deadline, "cairn serve did not become ready"
-        time.sleep(0.05)
-    call(base, "PUT", "/collections/kb", {"embedding": {"model": MODEL}})
-    docs = [{"id": k, "text": v, "title": k} for k, v in DOCS.items()]
-    assert call(base, "POST", "/collections/kb/documents", {"documents": docs})["added"] == 4
-    yield base
-    proc.terminate()
-    assert proc.wait(timeout=30) == 0
+    with cairn_server(tmp_path_factory.mktemp("cairn-data")) as base:
+        call(base, "PUT", "/collections/kb", {"embedding": {"model": MODEL}})
+        docs = [{"id": k, "text": v, "title": k} for k, v in DOCS.items()]
+        assert call(base, "POST", "/collections/kb/documents", {"documents": docs})["added"] == 4
+        yield base
 
 
 def top(points):

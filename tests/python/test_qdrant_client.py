@@ -7,48 +7,20 @@ queries with and without a filter (recall checked against numpy brute force),
 scroll to exhaustion, count, payload writes, deletes by ids and by filter, an
 error case, and dropping the collection.
 """
-import os
-import socket
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
-
 import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import cairn_server
+
 DIM, N = 768, 2000
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    binary = os.environ.get("CAIRN_BIN", str(ROOT / "target/debug/cairn"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tmp_path_factory.mktemp("cairn-data")
-    proc = subprocess.Popen(
-        [binary, "--data-dir", str(data), "serve", "--listen", f"127.0.0.1:{port}"],
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        assert proc.poll() is None, "cairn serve exited early"
-        assert time.time() < deadline, "cairn serve did not become ready"
-        time.sleep(0.05)
-    yield url
-    proc.terminate()
-    assert proc.wait(timeout=30) == 0, "cairn serve exits 0 on SIGTERM"
+    with cairn_server(tmp_path_factory.mktemp("cairn-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,15 @@
 //! Crash recovery across real processes: a child upserts batches and prints
 //! each acknowledged batch; we SIGKILL it at random moments, reopen, and check
 //! that every acknowledged batch is fully present (vectors and payloads) and
-//! that no batch is half-applied.
+//! that no batch is half-applied — nor missing from, or stale in, the BM25
+//! text index.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cairn_engine::{Engine, PointId, ScrollRequest};
+use cairn_engine::{Engine, PointId, ScrollRequest, TextSearchRequest};
 use cairn_tests::{vector_for, BATCH, DIM};
 use rand::{Rng, SeedableRng};
 
@@ -86,6 +87,32 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
                 Some(&vector_for(owner, id, DIM)[..]),
                 "round {round}: id {id} vector"
             );
+        }
+        // The text index followed: batch b's token is on the ids it still
+        // owns (25 of them, all 50 for the newest batch) and nowhere else.
+        for b in [
+            applied,
+            applied.saturating_sub(1),
+            rng.random_range(1..=applied),
+        ] {
+            if b == 0 {
+                continue;
+            }
+            let hits = c
+                .search_text(&TextSearchRequest::new(format!("token{b}"), 1_000))
+                .expect("bm25");
+            let want = if b == applied { BATCH } else { BATCH / 2 };
+            assert_eq!(
+                hits.len() as u64,
+                want,
+                "round {round}: text index for batch {b}"
+            );
+            for h in hits {
+                let PointId::Num(id) = h.id else {
+                    panic!("numeric ids")
+                };
+                assert_eq!((id / (BATCH / 2)).min(applied), b, "round {round}: id {id}");
+            }
         }
         drop(engine);
         eprintln!(

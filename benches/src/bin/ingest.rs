@@ -12,6 +12,10 @@
 //!    Chroma `PersistentClient` collection.
 //! 3. Both stacks' vectors for the first chunks are compared (cosine), so
 //!    the two did the same work.
+//!
+//! `--cairn-models a,b` runs Cairn once per model (e.g. the int8 variant
+//! beside the base model); the peer runs the first, so the first ratio is
+//! the same-model one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +52,66 @@ struct Args {
     /// Models directory (default: ./models, fetched by scripts/models.sh).
     #[arg(long)]
     models_dir: Option<PathBuf>,
+    /// Models Cairn ingests with, one run each; the first is the one the
+    /// peer runs too (the same-model comparison). `all-MiniLM-L6-v2-int8`
+    /// is built by `scripts/models.sh --int8`.
+    #[arg(long, value_delimiter = ',', default_value = "all-MiniLM-L6-v2")]
+    cairn_models: Vec<String>,
+}
+
+/// One `cairn ingest` run.
+struct CairnRun {
+    model: String,
+    chunks: usize,
+    seconds: f64,
+    embed_seconds: f64,
+    write_seconds: f64,
+    data: PathBuf,
+}
+
+fn cairn_ingest(
+    bin: &Path,
+    models: &Path,
+    corpus: &Path,
+    data: PathBuf,
+    model: &str,
+    args: &Args,
+) -> Result<CairnRun> {
+    eprintln!("cairn ingest with {model}");
+    let out = Command::new(bin)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("ingest")
+        .arg(corpus)
+        .args([
+            "--collection",
+            "bench",
+            "--json",
+            "--model",
+            model,
+            "--chunk-tokens",
+        ])
+        .arg(args.chunk_tokens.to_string())
+        .env("CAIRN_EMBEDDING__MODELS_DIR", models)
+        .env("CAIRN_EMBEDDING__THREADS", args.threads.to_string())
+        .output()
+        .context("running cairn ingest")?;
+    if !out.status.success() {
+        bail!(
+            "cairn ingest failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    Ok(CairnRun {
+        model: model.to_string(),
+        chunks: v["chunks"].as_u64().unwrap_or(0) as usize,
+        seconds: f("seconds"),
+        embed_seconds: f("embed_seconds"),
+        write_seconds: f("write_seconds"),
+        data,
+    })
 }
 
 fn models_dir(args: &Args) -> Result<PathBuf> {
@@ -95,29 +159,16 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let corpus = dir.path().join("corpus.jsonl");
     let documents = first_lines(&args.corpus, &corpus, args.limit)?;
-    let data = dir.path().join("data");
-
-    eprintln!("cairn ingest: {documents} documents");
-    let out = Command::new(&bin)
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("ingest")
-        .arg(&corpus)
-        .args(["--collection", "bench", "--json", "--chunk-tokens"])
-        .arg(args.chunk_tokens.to_string())
-        .env("CAIRN_EMBEDDING__MODELS_DIR", &models)
-        .env("CAIRN_EMBEDDING__THREADS", args.threads.to_string())
-        .output()
-        .context("running cairn ingest")?;
-    if !out.status.success() {
-        bail!(
-            "cairn ingest failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    eprintln!("{documents} documents");
+    let mut runs = Vec::new();
+    for (i, model) in args.cairn_models.iter().enumerate() {
+        let data = dir.path().join(format!("data-{i}"));
+        runs.push(cairn_ingest(&bin, &models, &corpus, data, model, &args)?);
     }
-    let cairn: Value = serde_json::from_slice(&out.stdout)?;
-    let cairn_chunks = cairn["chunks"].as_u64().unwrap_or(0) as usize;
-    let cairn_secs = cairn["seconds"].as_f64().unwrap_or(0.0);
+    let Some(base) = runs.first() else {
+        bail!("--cairn-models is empty");
+    };
+    let (cairn_chunks, data) = (base.chunks, base.data.clone());
 
     // The same chunks, in (document, chunk) order, for the peer.
     let (chunks, cairn_sample) = {
@@ -166,7 +217,7 @@ fn main() -> Result<()> {
         .arg("--chunks")
         .arg(&chunks_file)
         .arg("--model-dir")
-        .arg(models.join(cairn_ingest::embed::DEFAULT_MODEL))
+        .arg(models.join(&base.model))
         .arg("--store")
         .arg(dir.path().join("chroma"))
         .args(["--threads", &args.threads.to_string(), "--out"])
@@ -197,15 +248,28 @@ fn main() -> Result<()> {
         .fold(1.0f64, f64::min);
 
     let rate = |chunks: usize, secs: f64| chunks as f64 / secs.max(1e-9);
-    let (cairn_rate, peer_rate) = (
-        rate(cairn_chunks, cairn_secs),
-        rate(chunks.len(), peer_secs),
-    );
+    let peer_rate = rate(chunks.len(), peer_secs);
     let name = args
         .corpus
         .parent()
         .and_then(|p| p.file_name())
         .map_or("corpus".to_string(), |n| n.to_string_lossy().into_owned());
+    let cairn: Vec<Value> = runs
+        .iter()
+        .map(|r| {
+            let cps = rate(r.chunks, r.seconds);
+            json!({
+                "model": r.model,
+                "version": env!("CARGO_PKG_VERSION"),
+                "chunks": r.chunks,
+                "seconds": r.seconds,
+                "embed_seconds": r.embed_seconds,
+                "write_seconds": r.write_seconds,
+                "chunks_per_second": cps,
+                "ratio_to_peer": cps / peer_rate.max(1e-9),
+            })
+        })
+        .collect();
     let report = json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "corpus": name,
@@ -213,28 +277,34 @@ fn main() -> Result<()> {
         "chunks": cairn_chunks,
         "chunk_tokens": args.chunk_tokens,
         "threads": args.threads,
-        "cairn": {
-            "version": env!("CARGO_PKG_VERSION"),
-            "seconds": cairn_secs,
-            "chunks_per_second": cairn_rate,
-        },
+        "cairn": cairn,
         "peer": {
             "name": peer["peer"],
+            "model": base.model,
             "versions": peer["versions"],
             "seconds": peer_secs,
             "embed_seconds": peer["embed_secs"],
             "store_seconds": peer["store_secs"],
             "chunks_per_second": peer_rate,
         },
-        "ratio": cairn_rate / peer_rate.max(1e-9),
+        "ratio": rate(base.chunks, base.seconds) / peer_rate.max(1e-9),
         "min_cosine_first_chunks": min_cosine,
     });
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join(format!("ingest-{name}-{documents}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+    println!("{documents} documents, {cairn_chunks} chunks (same chunks for all):");
+    for r in &runs {
+        let cps = rate(r.chunks, r.seconds);
+        println!(
+            "  cairn ({}): {cps:.1} chunks/s, {:.2}x the peer",
+            r.model,
+            cps / peer_rate.max(1e-9)
+        );
+    }
     println!(
-        "{documents} documents, {cairn_chunks} chunks: cairn {cairn_rate:.1} chunks/s, onnxruntime+chromadb {peer_rate:.1} chunks/s ({:.2}x); vectors agree to cosine {min_cosine:.5}\nwrote {}",
-        cairn_rate / peer_rate.max(1e-9),
+        "  onnxruntime+chromadb ({}): {peer_rate:.1} chunks/s; vectors agree with cairn's to cosine {min_cosine:.5}\nwrote {}",
+        base.model,
         path.display()
     );
     Ok(())

@@ -17,7 +17,7 @@ mod runtime;
 
 pub use cache::ModelCache;
 pub use hashing::HashEmbedder;
-pub use model_files::{ModelFiles, ModelRegistry, Pooling, DEFAULT_MODEL};
+pub use model_files::{same_model, ModelFiles, ModelRegistry, Pooling, DEFAULT_MODEL};
 pub use onnx::{OnnxEmbedder, OnnxOptions};
 pub use runtime::{default_runtime_path, init_runtime};
 

@@ -126,6 +126,14 @@ impl ModelFiles {
     }
 }
 
+/// Whether two model names mean the same model: case is ignored, and so is
+/// an organisation prefix (`sentence-transformers/all-MiniLM-L6-v2` is
+/// `all-MiniLM-L6-v2`).
+pub fn same_model(a: &str, b: &str) -> bool {
+    let short = |m: &str| m.rsplit('/').next().unwrap_or(m).to_ascii_lowercase();
+    short(a) == short(b)
+}
+
 /// The directory of models, and how a model's name finds its files.
 #[derive(Clone, Debug)]
 pub struct ModelRegistry {

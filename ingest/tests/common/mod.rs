@@ -16,7 +16,12 @@ pub fn repo() -> PathBuf {
 }
 
 fn script(name: &str) -> PathBuf {
+    script_with(name, &[])
+}
+
+fn script_with(name: &str, args: &[&str]) -> PathBuf {
     let out = Command::new(repo().join("scripts").join(name))
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("run scripts/{name}: {e}"));
     assert!(
@@ -31,6 +36,13 @@ fn script(name: &str) -> PathBuf {
 pub fn models_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| script("models.sh")).clone()
+}
+
+/// `./models` with the int8 variant built too (`scripts/models.sh --int8`).
+pub fn models_dir_with_int8() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| script_with("models.sh", &["--int8"]))
+        .clone()
 }
 
 /// The project venv's python (tests/python/requirements.txt).

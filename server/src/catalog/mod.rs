@@ -220,19 +220,7 @@ impl Catalog {
             .map(|(d, _)| (d.collection, d.document_id))
             .chain(removed.iter().copied());
         for (collection, document_id) in forget {
-            sqlx::query(
-                "DELETE FROM chunks WHERE document IN
-                   (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
-            )
-            .bind(collection)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
-                .bind(collection)
-                .bind(document_id)
-                .execute(&mut *tx)
-                .await?;
+            forget_document(&mut tx, collection, document_id).await?;
         }
         for (doc, point_ids) in docs {
             let id: i64 = sqlx::query(
@@ -269,22 +257,9 @@ impl Catalog {
     /// Forgets a document and its chunks; `false` if it was not recorded.
     pub async fn delete_document(&self, collection: &str, document_id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "DELETE FROM chunks WHERE document IN
-               (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
-        )
-        .bind(collection)
-        .bind(document_id)
-        .execute(&mut *tx)
-        .await?;
-        let gone = sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
-            .bind(collection)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let gone = forget_document(&mut tx, collection, document_id).await?;
         tx.commit().await?;
-        Ok(gone > 0)
+        Ok(gone)
     }
 
     pub async fn document_by_hash(
@@ -488,6 +463,29 @@ impl Catalog {
 }
 
 /// A database URL with its password hidden, for messages.
+/// Deletes a document's row and its chunks' rows; `true` if it had one.
+async fn forget_document(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    collection: &str,
+    document_id: &str,
+) -> Result<bool> {
+    sqlx::query(
+        "DELETE FROM chunks WHERE document IN
+           (SELECT id FROM documents WHERE collection = $1 AND document_id = $2)",
+    )
+    .bind(collection)
+    .bind(document_id)
+    .execute(&mut **tx)
+    .await?;
+    let gone = sqlx::query("DELETE FROM documents WHERE collection = $1 AND document_id = $2")
+        .bind(collection)
+        .bind(document_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(gone > 0)
+}
+
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {

@@ -15,7 +15,7 @@ use cairn_ingest::loader::{JsonlFields, LoadOptions};
 use cairn_ingest::{EngineSink, HttpSink, Ingest, IngestOptions, Summary};
 use cairn_server::catalog::Catalog;
 use cairn_server::config::ServeConfig;
-use cairn_server::ingestion::Recording;
+use cairn_server::ingestion::{run_record, Recording};
 
 use crate::cli::IngestArgs;
 
@@ -113,14 +113,7 @@ fn embedded(
     );
     let outcome = Ingest::new(embedder, &sink, options).paths(&args.paths);
     if let (Some(c), Some(id)) = (&catalog, run_id) {
-        let (status, counts, error) = match &outcome {
-            Ok(s) => (
-                if s.failed > 0 { "partial" } else { "good" },
-                [s.added, s.updated, s.skipped, s.failed].map(|n| n as i64),
-                None,
-            ),
-            Err(e) => ("failed", [0; 4], Some(e.to_string())),
-        };
+        let (status, counts, error) = run_record(&outcome);
         if let Err(e) =
             runtime.block_on(c.finish_ingestion_run(id, status, counts, error.as_deref()))
         {

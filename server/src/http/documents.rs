@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::audit::Caller;
 use super::envelope::{blocking, ok, ApiError, ApiResult, Body, Started};
 use super::state::AppState;
-use crate::ingestion::{record, Recording};
+use crate::ingestion::{record, run_record, Recording};
 
 #[derive(Deserialize)]
 pub struct Page {
@@ -146,15 +146,29 @@ pub async fn ingest(
         state.models().clone(),
         state.catalog().cloned(),
     );
+    let run = match &catalog {
+        Some(c) => c.start_ingestion_run(&name).await.ok(),
+        None => None,
+    };
     let runtime = tokio::runtime::Handle::current();
-    let collection = name.clone();
-    let summary = blocking(move || {
+    let (collection, recorder) = (name.clone(), catalog.clone());
+    let outcome = blocking(move || {
         let embedder = models.get(&model)?;
         let sink = EngineSink::open(&engine, &collection, embedder.dim(), embedder.model_name())?;
-        let sink = Recording::new(sink, catalog, &collection, runtime);
+        let sink = Recording::new(sink, recorder, &collection, runtime);
         Ok(Ingest::new(&*embedder, &sink, options).documents(documents)?)
     })
-    .await?;
+    .await;
+    if let (Some(c), Some(id)) = (&catalog, run) {
+        let (status, counts, error) = run_record(&outcome);
+        if let Err(e) = c
+            .finish_ingestion_run(id, status, counts, error.as_deref())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the ingestion run");
+        }
+    }
+    let summary = outcome?;
     let detail = format!("{} added, {} updated", summary.added, summary.updated);
     state
         .audit(&caller, "ingest_documents", Some(&name), &detail)

@@ -59,6 +59,12 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The one response shape of every failure, also used outside handlers
 /// (body limit, panics, fallback).
 pub fn error_response(status: StatusCode, message: &str) -> Response {

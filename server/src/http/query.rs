@@ -23,7 +23,7 @@ use cairn_engine::{
     reciprocal_rank_fusion, Collection, Condition, Filter, PointId, ScoredPoint, SearchRequest,
     TextSearchRequest, DEFAULT_RRF_K,
 };
-use cairn_ingest::embed::{Embedder, ModelCache};
+use cairn_ingest::embed::{same_model, Embedder, ModelCache};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -182,9 +182,8 @@ fn embedder(
     asked: Option<&str>,
 ) -> Result<Arc<dyn Embedder>, ApiError> {
     let own = c.config().embedding.map(|e| e.model);
-    let short = |m: &str| m.rsplit('/').next().unwrap_or(m).to_ascii_lowercase();
     let name = match (own, asked) {
-        (Some(own), Some(asked)) if short(&own) != short(asked) => {
+        (Some(own), Some(asked)) if !same_model(&own, asked) => {
             return Err(ApiError::bad_request(format!(
                 "collection `{}` is embedded with `{own}`, not `{asked}`",
                 c.name()

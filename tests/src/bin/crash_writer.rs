@@ -1,9 +1,12 @@
 //! Child process for the crash test: upserts numbered batches into
 //! `<dir>` and prints `ack <batch>` after each upsert returns. Every batch
 //! rewrites ids `batch*25 .. batch*25+50` (half of them overlap the previous
-//! batch), so a half-applied batch would show mixed batch numbers.
+//! batch), so a half-applied batch would show mixed batch numbers. Each
+//! point's `text` is `token<batch>`, in a BM25 text index that must follow.
 
-use cairn_engine::{CollectionConfig, Distance, Engine, EngineOptions, PointStruct};
+use cairn_engine::{
+    CollectionConfig, Distance, Engine, EngineOptions, PayloadSchemaType, PointStruct,
+};
 use cairn_tests::{vector_for, BATCH, DIM};
 use serde_json::json;
 use std::io::Write;
@@ -21,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let c = match engine.collection("crash") {
         Ok(c) => c,
         Err(_) => {
-            engine.create_collection("crash", CollectionConfig::new(DIM, Distance::Euclid))?
+            let c =
+                engine.create_collection("crash", CollectionConfig::new(DIM, Distance::Euclid))?;
+            c.create_payload_index("text", PayloadSchemaType::Text)?;
+            c
         }
     };
     let start = c.info().last_seq; // continue numbering after earlier rounds
@@ -33,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 PointStruct::new(
                     id,
                     vector_for(batch, id, DIM),
-                    Some(json!({"batch": batch, "k": k})),
+                    Some(json!({"batch": batch, "k": k, "text": format!("token{batch}")})),
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
