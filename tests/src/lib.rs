@@ -10,3 +10,6 @@ pub fn vector_for(batch: u64, id: u64, dim: usize) -> Vec<f32> {
 
 pub const DIM: usize = 16;
 pub const BATCH: u64 = 50;
+/// Batches are numbered by their operation stamp; stamp 1 is the text
+/// index's creation, so the first batch is 2.
+pub const FIRST_BATCH: u64 = 2;

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cairn_engine::{Engine, PointId, ScrollRequest, TextSearchRequest};
-use cairn_tests::{vector_for, BATCH, DIM};
+use cairn_tests::{vector_for, BATCH, DIM, FIRST_BATCH};
 use rand::{Rng, SeedableRng};
 
 const ROUNDS: usize = 24;
@@ -57,8 +57,9 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
             applied >= last_acked,
             "round {round}: acked {last_acked}, recovered only {applied}"
         );
-        // Batches 1..=applied are in; each id must carry the newest of them
-        // that wrote it — an older one would mean a lost or torn batch.
+        // Batches FIRST_BATCH..=applied are in; each id must carry the
+        // newest of them that wrote it — an older one would mean a lost or
+        // torn batch.
         let page = c.scroll(&ScrollRequest {
             limit: usize::MAX,
             with_payload: true,
@@ -67,7 +68,7 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
         });
         assert_eq!(
             page.points.len() as u64,
-            (applied + 1) * BATCH / 2,
+            (applied - FIRST_BATCH) * BATCH / 2 + BATCH,
             "round {round}: point count"
         );
         for rec in &page.points {
@@ -93,9 +94,9 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
         for b in [
             applied,
             applied.saturating_sub(1),
-            rng.random_range(1..=applied),
+            rng.random_range(FIRST_BATCH..=applied),
         ] {
-            if b == 0 {
+            if b < FIRST_BATCH {
                 continue;
             }
             let hits = c

@@ -30,7 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             c
         }
     };
-    let start = c.info().last_seq; // continue numbering after earlier rounds
+    // Batches are numbered by stamp, continuing after earlier rounds (and,
+    // in the first, after the index creation: see `FIRST_BATCH`).
+    let start = c.info().last_seq;
     let mut out = std::io::stdout().lock();
     for batch in start + 1.. {
         let points = (0..BATCH)
