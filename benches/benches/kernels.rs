@@ -10,6 +10,9 @@
 //! - `kernel/<metric>/<impl>/<dim>`: two vectors that stay in L1/L2 cache,
 //!   so this is the arithmetic's speed.
 //! - dims 50 (GloVe) too, where call overhead and tails matter most.
+//! - `list/<how>/<dim>`: one query against a 32-row neighbour list in
+//!   cache, scored by one `distances` call (four rows per pass) or row by
+//!   row: what the graph does per expanded node.
 //! - `scan/<impl>/768`: one query against 65,536 vectors (192 MiB), as an
 //!   exact scan does: this is where memory bandwidth caps a kernel.
 //! - `int8/dot/<dim>`: the integer kernel over int8 codes that a
@@ -86,6 +89,32 @@ fn bench_pair<K: Kernel>(
     });
 }
 
+fn neighbour_list(c: &mut Criterion) {
+    let mut group = c.benchmark_group("list");
+    for dim in [50, 128, 384, 768] {
+        let rows: Vec<Vec<f32>> = (0..32).map(|r| vector(dim, 100 + r)).collect();
+        let q = vector(dim, 7);
+        let metric: Metric<NativeKernel> = Metric::new(Distance::Dot);
+        let mut out = vec![0.0f32; rows.len()];
+        group.throughput(Throughput::Bytes((rows.len() * dim * 4) as u64));
+        group.bench_with_input(BenchmarkId::new("batched", dim), &dim, |bench, _| {
+            bench.iter(|| {
+                metric.distances(black_box(&q), rows.iter().map(|r| &r[..]), &mut out);
+                out[0]
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("one_by_one", dim), &dim, |bench, _| {
+            bench.iter(|| {
+                for (o, r) in out.iter_mut().zip(&rows) {
+                    *o = metric.distance(black_box(&q), r);
+                }
+                out[0]
+            })
+        });
+    }
+    group.finish();
+}
+
 fn scan(c: &mut Criterion) {
     let (dim, rows) = (768, 65_536);
     let matrix: Vec<f32> = (0..rows).flat_map(|r| vector(dim, r as u32)).collect();
@@ -139,5 +168,12 @@ fn memory_read(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernels, int8_kernels, scan, memory_read);
+criterion_group!(
+    benches,
+    kernels,
+    int8_kernels,
+    neighbour_list,
+    scan,
+    memory_read
+);
 criterion_main!(benches);

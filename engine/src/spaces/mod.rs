@@ -145,6 +145,39 @@ mod tests {
     }
 
     #[test]
+    fn many_rows_agree_with_one_by_one() {
+        for dim in [3, 16, 50, 384, 770] {
+            let q: Vec<f32> = (0..dim)
+                .map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5)
+                .collect();
+            let rows: Vec<Vec<f32>> = (0..11)
+                .map(|r| {
+                    (0..dim)
+                        .map(|i| ((i * 13 + r * 7) % 23) as f32 / 23.0 - 0.5)
+                        .collect()
+                })
+                .collect();
+            let tol = 1e-4 * dim as f32;
+            for count in 0..=rows.len() {
+                let mut dots = vec![f32::NAN; count];
+                let mut l2s = vec![f32::NAN; count];
+                NativeKernel::dot_many(&q, rows[..count].iter().map(|r| &r[..]), &mut dots);
+                NativeKernel::l2sq_many(&q, rows[..count].iter().map(|r| &r[..]), &mut l2s);
+                for (i, r) in rows[..count].iter().enumerate() {
+                    assert!(
+                        (dots[i] - ScalarKernel::dot(&q, r)).abs() < tol,
+                        "dim {dim} row {i}"
+                    );
+                    assert!(
+                        (l2s[i] - ScalarKernel::l2sq(&q, r)).abs() < tol,
+                        "dim {dim} row {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn scores_follow_qdrant_conventions() {
         let m = Metric::<ScalarKernel>::new(Distance::Euclid);
         let d = m.distance(&[0.0, 0.0], &[3.0, 4.0]);
