@@ -139,7 +139,7 @@ fn sum_of_products<const FMA: bool>(
 
 /// Below this many dimensions, rows are scored one by one: four rows'
 /// accumulators cost more to reduce than the shared query loads save
-/// (`list/` in `benches/benches/kernels.rs`: 0.7× at 50 dims, even at 128,
+/// (`list/` in `benches/benches/kernels.rs`: 0.7× at 50 dims, level at 128,
 /// 1.15× at 384, 1.4× at 768).
 const BATCH_MIN_DIM: usize = 256;
 
