@@ -59,6 +59,20 @@ def test_document_queries_are_embedded_by_the_server(url):
     assert info.config.params.vectors.size == 384
 
 
+def hybrid(client, dense_text, bm25_text, **kwargs):
+    """Qdrant's hybrid shape: a dense and a BM25 prefetch, fused by RRF."""
+    return client.query_points(
+        "kb",
+        prefetch=[
+            models.Prefetch(query=models.Document(text=dense_text, model=MODEL), limit=4),
+            models.Prefetch(query=models.Document(text=bm25_text, model="qdrant/bm25"), using="bm25", limit=4),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        with_payload=True,
+        **kwargs,
+    ).points
+
+
 def test_bm25_and_hybrid_with_prefetch_and_rrf(url):
     client = QdrantClient(url=url, check_compatibility=False, cloud_inference=True)
     bm25 = client.query_points(
@@ -66,27 +80,12 @@ def test_bm25_and_hybrid_with_prefetch_and_rrf(url):
         using="bm25", with_payload=True,
     ).points
     assert top(bm25) == ["bread"]
-    fused = client.query_points(
-        "kb",
-        prefetch=[
-            models.Prefetch(query=models.Document(text="memory safety in programming", model=MODEL), limit=4),
-            models.Prefetch(query=models.Document(text="rust ownership", model="qdrant/bm25"), using="bm25", limit=4),
-        ],
-        query=models.FusionQuery(fusion=models.Fusion.RRF),
-        limit=2,
-        with_payload=True,
-    ).points
+    fused = hybrid(client, "memory safety in programming", "rust ownership", limit=2)
     assert top(fused)[0] == "rust"
     assert abs(fused[0].score - 2 / 61) < 1e-6  # rank 1 in both lists, k = 60
     # The request's filter reaches the prefetches.
-    filtered = client.query_points(
-        "kb",
-        prefetch=[
-            models.Prefetch(query=models.Document(text="sunshine", model=MODEL), limit=4),
-            models.Prefetch(query=models.Document(text="sun", model="qdrant/bm25"), using="bm25", limit=4),
-        ],
-        query=models.FusionQuery(fusion=models.Fusion.RRF),
+    filtered = hybrid(
+        client, "sunshine", "sun",
         query_filter=models.Filter(must=[models.FieldCondition(key="document_id", match=models.MatchValue(value="garden"))]),
-        with_payload=True,
-    ).points
+    )
     assert top(filtered) == ["garden"]
