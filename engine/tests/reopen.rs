@@ -21,17 +21,18 @@ fn search_ids(engine: &Engine, name: &str, q: &[f32]) -> Vec<u64> {
 }
 
 /// Builds a collection with every kind of state, then checks it after
-/// `reopen` — a clean close, or a plain drop (WAL replay).
-fn survives(clean: bool, options: EngineOptions) {
+/// `reopen` — a clean close, or a plain drop (WAL replay). `on_disk`: the
+/// vectors served from the mapped file rather than from RAM.
+fn survives(clean: bool, options: EngineOptions, on_disk: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = synthetic::clustered(3_000, 24, 10, 0.1, 1);
     let q = data.row(5).to_vec();
     let (before, info_before, lang_filter);
     {
         let engine = Engine::open_with(dir.path(), options.clone()).expect("open");
-        let c = engine
-            .create_collection("docs", CollectionConfig::new(24, Distance::Cosine))
-            .expect("create");
+        let mut config = CollectionConfig::new(24, Distance::Cosine);
+        config.on_disk = on_disk;
+        let c = engine.create_collection("docs", config).expect("create");
         c.create_payload_index("lang", PayloadSchemaType::Keyword)
             .expect("index");
         load(&c, &data, |i| {
@@ -75,6 +76,7 @@ fn survives(clean: bool, options: EngineOptions) {
     let engine = Engine::open_with(dir.path(), options).expect("reopen");
     let c = engine.collection("docs").expect("collection");
     let info = c.info();
+    assert_eq!(info.config.on_disk, on_disk);
     assert_eq!(info.points_count, info_before.points_count);
     assert_eq!(info.tombstones, info_before.tombstones);
     assert_eq!(
@@ -117,23 +119,31 @@ fn survives(clean: bool, options: EngineOptions) {
 
 #[test]
 fn state_survives_a_clean_close() {
-    survives(true, EngineOptions::default());
+    survives(true, EngineOptions::default(), false);
 }
 
 #[test]
 fn state_survives_a_drop_without_close_by_wal_replay() {
-    survives(false, EngineOptions::default());
+    survives(false, EngineOptions::default(), false);
 }
 
 #[test]
 fn state_survives_checkpoints_taken_between_writes() {
-    survives(
-        false,
-        EngineOptions {
-            wal_checkpoint_bytes: 20_000,
-            ..EngineOptions::default()
-        },
-    );
+    for on_disk in [false, true] {
+        survives(
+            false,
+            EngineOptions {
+                wal_checkpoint_bytes: 20_000,
+                ..EngineOptions::default()
+            },
+            on_disk,
+        );
+    }
+}
+
+#[test]
+fn state_survives_a_clean_close_with_vectors_on_disk() {
+    survives(true, EngineOptions::default(), true);
 }
 
 #[test]
