@@ -1,15 +1,17 @@
 """One peer library's side of Cairn's in-process ANN benchmark.
 
-Run by `cargo run --release -p cairn-benches --bin ann`, once per library, in
-its own process so that its peak memory is its own. It builds the index with
-the given M / ef_construction / threads, then for each ef:
-  - queries/s from the library's batch call on one thread (its fastest path,
-    with no Python call per query);
-  - p50/p99 latency from one call per query (includes ~1-2 us of Python call
-    overhead, stated in the README);
-  - the top-k ids, written as .ivecs for the Rust side to score recall, so
-    every library's recall is computed by the same code.
-Prints one JSON object on stdout.
+Started by `cargo run --release -p cairn-benches --bin ann`, once per library,
+in its own process so that its peak memory is its own. It builds the index
+with the given M / ef_construction / threads, then speaks the line protocol
+of `benches/src/ann_worker.rs` on stdin/stdout:
+  - it prints {"lib", "version", "build_secs", ...} once built;
+  - `pass EF` runs one timed pass of the library's batch call on one thread
+    (its fastest path, with no Python call per query) and prints {"qps"};
+    the first pass at an ef writes the top-k ids as .ivecs, so that every
+    library's recall is computed by the same Rust code;
+  - `report` measures p50/p99 latency from one call per query at each ef
+    (includes ~1-2 us of Python call overhead, stated in the README), prints
+    the final report and exits.
 """
 
 import argparse
@@ -146,52 +148,67 @@ def main():
     p.add_argument("--metric", required=True, choices=["cosine", "dot", "l2"])
     p.add_argument("--m", type=int, required=True)
     p.add_argument("--ef-construction", type=int, required=True)
-    p.add_argument("--ef", required=True, help="comma-separated sweep")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--threads", type=int, required=True)
-    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", required=True, help="directory for the result ids")
     a = p.parse_args()
 
     base, queries = read_fvecs(a.base), read_fvecs(a.queries)
     lib = LIBS[a.lib](a.metric, base.shape[1], a.m, a.ef_construction, a.threads)
-    if a.lib == "faiss":
-        single = lib.prepare(queries)
-    else:
-        single = queries
+    single = lib.prepare(queries) if a.lib == "faiss" else queries
     rss_loaded = rss_bytes()
 
     t = time.perf_counter()
     lib.build(base)
     build_secs = time.perf_counter() - t
+    say(
+        {
+            "lib": a.lib,
+            "version": lib.version,
+            "build_secs": build_secs,
+            "threads": a.threads,
+            "loaded_rss_bytes": rss_loaded,
+        }
+    )
 
-    runs = []
-    for ef in [int(e) for e in a.ef.split(",")]:
-        lib.set_ef(max(ef, a.k))
-        best = 0.0
-        for _ in range(a.repeats):
+    best, paths = {}, {}
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["pass"] and len(words) == 2:
+            ef = int(words[1])
+            lib.set_ef(ef)
             t = time.perf_counter()
             ids = lib.batch(queries, a.k)
-            best = max(best, len(queries) / (time.perf_counter() - t))
+            qps = len(queries) / (time.perf_counter() - t)
+            if ef not in paths:
+                paths[ef] = os.path.join(a.out, f"{a.lib}-ef{ef}.ivecs")
+                write_ivecs(paths[ef], ids)
+            best[ef] = max(best.get(ef, 0.0), qps)
+            say({"qps": qps})
+        elif words == ["report"]:
+            break
+        else:
+            sys.exit(f"ann_peers.py: unknown command {line!r}")
+
+    runs = []
+    for ef in sorted(best):
+        lib.set_ef(ef)
         lat = np.empty(len(queries))
         for i in range(len(queries)):
             q = single[i : i + 1]
             t = time.perf_counter_ns()
             lib.one(q, a.k)
             lat[i] = (time.perf_counter_ns() - t) / 1000.0
-        path = os.path.join(a.out, f"{a.lib}-ef{ef}.ivecs")
-        write_ivecs(path, ids)
         runs.append(
             {
                 "ef": ef,
-                "qps": best,
+                "qps": best[ef],
                 "p50_us": float(np.percentile(lat, 50)),
                 "p99_us": float(np.percentile(lat, 99)),
-                "ids": path,
+                "ids": paths[ef],
             }
         )
-
-    json.dump(
+    say(
         {
             "lib": a.lib,
             "version": lib.version,
@@ -200,10 +217,12 @@ def main():
             "peak_rss_bytes": peak_rss_bytes(),
             "loaded_rss_bytes": rss_loaded,
             "runs": runs,
-        },
-        sys.stdout,
+        }
     )
-    print()
+
+
+def say(message):
+    print(json.dumps(message), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 //! - `--bin ann`: in-process recall@10 versus single-thread queries/s, p50/p99
 //!   latency, build time and peak memory, for Cairn's engine, the `hnsw_rs`
 //!   crate, and hnswlib, FAISS and usearch (through `python/ann_peers.py`).
-//!   Each library runs in its own process so its peak memory is its own.
+//!   Each library runs in its own process so its peak memory is its own,
+//!   and their query passes are interleaved (`ann_worker`).
 //! - `--bin http`: p50/p95/p99/p99.9 latency and throughput of top-k queries
 //!   over HTTP, closed and open loop, against `cairn serve`, PostgreSQL +
 //!   pgvector and Chroma's server, with recall beside every figure.
@@ -14,6 +15,7 @@
 //!
 //! The harness code lives here; the binaries only parse flags and print.
 
+pub mod ann_worker;
 pub mod load;
 pub mod memory;
 pub mod peers;

@@ -7,17 +7,21 @@
 //! ```
 //!
 //! Each library runs in a worker process of its own (this binary with
-//! `--worker`, or `python/ann_peers.py`), so its peak memory is its own; the
-//! parent scores every library's result ids against one ground truth, prints
-//! a table with ratios to hnswlib, and writes `ann-<data>.json` and `.png`.
+//! `--worker`, or `python/ann_peers.py`), so its peak memory is its own. The
+//! workers build one at a time, then their query passes are interleaved
+//! round by round (`cairn_benches::ann_worker`), so that the machine's drift
+//! falls on every library alike. The parent scores every library's result
+//! ids against one ground truth, prints a table with ratios to hnswlib, and
+//! writes `ann-<data>.json` and `.png`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use cairn_benches::ann_worker::{interleave, serve, Built, WorkerProcess};
 use cairn_benches::memory::rss;
-use cairn_benches::report::{percentile, EfRun, LibReport};
+use cairn_benches::report::LibReport;
 use cairn_benches::workload::{read_vectors, MetricName, Workload};
 use cairn_benches::{peers, plot, recall::recall_at};
 use cairn_datasets::{texmex, Vectors};
@@ -25,7 +29,9 @@ use cairn_engine::{CollectionConfig, Engine, PointStruct, ScalarQuantization, Se
 use clap::Parser;
 
 const PYTHON_PEERS: &[&str] = &["hnswlib", "faiss", "usearch"];
-const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "hnsw_rs"];
+/// `cairn-mapped` (not run by default): vectors served from the mapped file
+/// (`on_disk: true`) instead of RAM, to measure what residence is worth.
+const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "cairn-mapped", "hnsw_rs"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -72,7 +78,8 @@ struct Args {
     /// Build threads (searches always run on one).
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Query passes per ef; the fastest counts.
+    /// Rounds of interleaved query passes (one per ef and library each);
+    /// each library's fastest pass at an ef counts.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
     #[arg(
@@ -130,10 +137,23 @@ fn main() -> Result<()> {
     );
     let scratch = tempfile::tempdir()?;
     let (base, queries) = workload.write_to(scratch.path())?;
-    let mut libs = Vec::new();
+    // Builds one at a time, so each has the machine to itself; then every
+    // worker stays up for the interleaved query rounds (see `ann_worker`).
+    let mut workers = Vec::new();
     for peer in &args.peers {
-        eprintln!("ann: {peer}: building and sweeping ef {:?}", args.ef);
-        let mut report = run_worker(&args, peer, &base, &queries, scratch.path())?;
+        eprintln!("ann: {peer}: building");
+        let w = WorkerProcess::start(
+            peer,
+            worker_command(&args, peer, &base, &queries, scratch.path())?,
+        )?;
+        eprintln!("ann: {peer}: built in {:.1} s", w.built.build_secs);
+        workers.push(w);
+    }
+    let efs: Vec<usize> = args.ef.iter().map(|&ef| ef.max(args.k)).collect();
+    interleave(&mut workers, &efs, args.repeats)?;
+    let mut libs = Vec::new();
+    for w in workers {
+        let mut report = w.report()?;
         for run in &mut report.runs {
             let found = texmex::read_ivecs(&run.ids)?;
             run.recall = recall_at(args.k, &found, &workload.truth);
@@ -173,20 +193,20 @@ fn load(args: &Args) -> Result<Workload> {
     }
 }
 
-fn run_worker(
+/// The command line of one library's worker: this binary with `--worker`
+/// for the Rust libraries, `python/ann_peers.py` for the Python ones.
+fn worker_command(
     args: &Args,
     lib: &str,
     base: &Path,
     queries: &Path,
     out: &Path,
-) -> Result<LibReport> {
+) -> Result<Command> {
     let common = [
         format!("--m={}", args.m),
         format!("--ef-construction={}", args.ef_construction),
-        format!("--ef={}", join(&args.ef)),
         format!("--k={}", args.k),
         format!("--threads={}", args.threads),
-        format!("--repeats={}", args.repeats),
         format!("--metric={}", args.metric.as_str()),
     ];
     let mut cmd = if RUST_PEERS.contains(&lib) {
@@ -215,23 +235,8 @@ fn run_worker(
             .arg(out);
         c
     };
-    let output = cmd
-        .args(common)
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("starting the {lib} worker"))?;
-    if !output.status.success() {
-        bail!("the {lib} worker failed ({})", output.status);
-    }
-    serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("reading the {lib} worker's report"))
-}
-
-fn join(v: &[usize]) -> String {
-    v.iter()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    cmd.args(common);
+    Ok(cmd)
 }
 
 // ---- workers ---------------------------------------------------------------
@@ -248,30 +253,44 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
     let queries = read_vectors(&path(&args.worker_queries, "queries")?)?;
     let out = path(&args.worker_out, "out")?;
     match lib {
-        "cairn" => cairn(args, &base, &queries, &out, false),
-        "cairn-int8" => cairn(args, &base, &queries, &out, true),
+        "cairn" => cairn(args, &base, &queries, &out, Variant::Default),
+        "cairn-int8" => cairn(args, &base, &queries, &out, Variant::Int8),
+        "cairn-mapped" => cairn(args, &base, &queries, &out, Variant::Mapped),
         "hnsw_rs" => hnsw_rs(args, &base, &queries, &out),
         _ => bail!("no in-process worker for {lib}"),
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Default,
+    Int8,
+    Mapped,
+}
+
 /// Cairn through its public `Collection` API, as an embedding application
 /// would use it: upserts in batches (WAL-logged), searches without payload.
-/// `int8`: with scalar quantization and the default rescoring.
+/// `variant` picks int8 scalar quantization (with the default rescoring)
+/// or vectors served from the mapped file.
 fn cairn(
     args: &Args,
     base: &Vectors,
     queries: &Vectors,
     out: &Path,
-    int8: bool,
+    variant: Variant,
 ) -> Result<LibReport> {
-    let name = if int8 { "cairn-int8" } else { "cairn" };
+    let name = match variant {
+        Variant::Default => "cairn",
+        Variant::Int8 => "cairn-int8",
+        Variant::Mapped => "cairn-mapped",
+    };
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     let mut config = CollectionConfig::new(base.dim, args.metric.distance());
     config.hnsw.m = args.m;
     config.hnsw.ef_construct = args.ef_construction;
-    config.quantization = int8.then(ScalarQuantization::default);
+    config.quantization = (variant == Variant::Int8).then(ScalarQuantization::default);
+    config.on_disk = variant == Variant::Mapped;
     let collection = engine.create_collection("bench", config)?;
     let (loaded, _) = rss();
     let started = Instant::now();
@@ -283,8 +302,14 @@ fn cairn(
             .collect::<cairn_engine::Result<Vec<_>>>()?;
         collection.upsert(points)?;
     }
-    let build_secs = started.elapsed().as_secs_f64();
-    let runs = sweep(args, queries, out, name, |q, ef| {
+    let built = Built {
+        lib: name.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        build_secs: started.elapsed().as_secs_f64(),
+        threads: args.threads,
+        loaded_rss_bytes: loaded,
+    };
+    serve(built, queries, out, |q, ef| {
         let mut req = SearchRequest::new(q.to_vec(), args.k);
         req.ef = Some(ef);
         collection
@@ -298,15 +323,7 @@ fn cairn(
                     .collect()
             })
             .unwrap_or_default()
-    })?;
-    Ok(finish(
-        name,
-        env!("CARGO_PKG_VERSION"),
-        args,
-        build_secs,
-        loaded,
-        runs,
-    ))
+    })
 }
 
 /// The `hnsw_rs` crate: cosine as `DistDot` on normalised vectors (its
@@ -337,86 +354,26 @@ fn hnsw_rs(args: &Args, base: &Vectors, queries: &Vectors, out: &Path) -> Result
             let index =
                 Hnsw::<f32, _>::new(args.m, data.len(), layers, args.ef_construction, $dist);
             index.parallel_insert(&refs);
-            let build_secs = started.elapsed().as_secs_f64();
-            let runs = sweep(args, queries, out, "hnsw_rs", |q, ef| {
+            let built = Built {
+                lib: "hnsw_rs".into(),
+                version: "0.3.5".into(),
+                build_secs: started.elapsed().as_secs_f64(),
+                threads: args.threads,
+                loaded_rss_bytes: loaded,
+            };
+            serve(built, queries, out, |q, ef| {
                 index
                     .search(&prepare(q), args.k, ef)
                     .iter()
                     .map(|n| n.d_id as u32)
                     .collect()
-            })?;
-            Ok(finish("hnsw_rs", "0.3.5", args, build_secs, loaded, runs))
+            })
         }};
     }
     match args.metric {
         MetricName::Cosine => run!(DistDot {}),
         MetricName::L2 => run!(DistL2 {}),
         MetricName::Dot => bail!("hnsw_rs has no unnormalised inner-product distance"),
-    }
-}
-
-/// Runs every query at each ef `repeats` times on this thread; keeps the
-/// fastest pass (its latencies give p50/p99) and writes its ids.
-fn sweep(
-    args: &Args,
-    queries: &Vectors,
-    out: &Path,
-    lib: &str,
-    mut search: impl FnMut(&[f32], usize) -> Vec<u32>,
-) -> Result<Vec<EfRun>> {
-    let mut runs = Vec::new();
-    for &ef in &args.ef {
-        let ef = ef.max(args.k);
-        let mut best: Option<(f64, Vec<f64>, Vec<Vec<u32>>)> = None;
-        for _ in 0..args.repeats.max(1) {
-            let mut lat = Vec::with_capacity(queries.len());
-            let mut ids = Vec::with_capacity(queries.len());
-            let pass = Instant::now();
-            for q in queries.rows() {
-                let t = Instant::now();
-                let found = search(q, ef);
-                lat.push(t.elapsed().as_secs_f64() * 1e6);
-                ids.push(found);
-            }
-            let qps = queries.len() as f64 / pass.elapsed().as_secs_f64();
-            if best.as_ref().is_none_or(|b| qps > b.0) {
-                best = Some((qps, lat, ids));
-            }
-        }
-        let Some((qps, mut lat, ids)) = best else {
-            continue;
-        };
-        lat.sort_by(f64::total_cmp);
-        let path = out.join(format!("{lib}-ef{ef}.ivecs"));
-        texmex::write_ivecs(&path, &ids)?;
-        runs.push(EfRun {
-            ef,
-            qps,
-            p50_us: percentile(&lat, 50.0),
-            p99_us: percentile(&lat, 99.0),
-            ids: path.to_string_lossy().into_owned(),
-            recall: 0.0,
-        });
-    }
-    Ok(runs)
-}
-
-fn finish(
-    lib: &str,
-    version: &str,
-    args: &Args,
-    build_secs: f64,
-    loaded: u64,
-    runs: Vec<EfRun>,
-) -> LibReport {
-    LibReport {
-        lib: lib.into(),
-        version: version.into(),
-        build_secs,
-        threads: args.threads,
-        peak_rss_bytes: rss().1,
-        loaded_rss_bytes: loaded,
-        runs,
     }
 }
 
