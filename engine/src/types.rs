@@ -288,7 +288,7 @@ pub struct CollectionConfig {
     #[serde(default)]
     pub embedding: Option<EmbeddingConfig>,
     /// Qdrant's `vectors.on_disk`. `false` (the default): vectors are served
-    /// from RAM (huge pages), the file being their persisted copy; `true`:
+    /// from RAM, the file being their persisted copy; `true`:
     /// from the memory-mapped file, so a collection may outgrow RAM. See
     /// `vector_storage`.
     #[serde(default)]

@@ -2,11 +2,11 @@
 //! rows addressed by internal offset, and served from one of two places:
 //!
 //! - [`Residence::Memory`] (the default, Qdrant's `on_disk: false`): the rows
-//!   live in anonymous memory advised for transparent huge pages, and the
-//!   file is their persisted copy, written at each [`VectorStorage::flush`].
-//!   A search reads a few hundred random rows; with 4 KiB pages nearly each
-//!   one is a TLB miss and a page walk, with 2 MiB pages a 300 MB collection
-//!   spans 150 TLB entries. Measured on 100k×768: 5–12% more queries/s.
+//!   live in anonymous memory, and the file is their persisted copy, written
+//!   at each [`VectorStorage::flush`]. Measured on 100k×768 (the `ann`
+//!   bench's `cairn-mapped` peer, interleaved): 1.03–1.23× the queries/s of
+//!   the mapped file over four runs. Advising the rows for transparent huge
+//!   pages was tried too and made no difference there (0.94–1.07×).
 //! - [`Residence::Mapped`] (`on_disk: true`): the rows are the file,
 //!   memory-mapped, so the page cache holds what is hot and a collection
 //!   may outgrow RAM.
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use memmap2::{Advice, MmapMut, RemapOptions};
+use memmap2::{MmapMut, RemapOptions};
 
 use crate::error::{EngineError, Result};
 
@@ -57,19 +57,9 @@ pub struct VectorStorage {
     capacity: usize,
 }
 
-/// Anonymous memory for `capacity` rows, advised for huge pages.
+/// Anonymous memory for `capacity` rows.
 fn anonymous(capacity: usize, dim: usize, path: &Path) -> Result<MmapMut> {
-    let rows = MmapMut::map_anon((capacity * dim * 4).max(1)).map_err(EngineError::io(path))?;
-    advise_huge(&rows);
-    Ok(rows)
-}
-
-/// A hint: without transparent huge pages the rows still work, in 4 KiB
-/// pages, so a refusal is not an error.
-fn advise_huge(rows: &MmapMut) {
-    if let Err(e) = rows.advise(Advice::HugePage) {
-        tracing::debug!("madvise(MADV_HUGEPAGE) refused: {e}");
-    }
+    MmapMut::map_anon((capacity * dim * 4).max(1)).map_err(EngineError::io(path))
 }
 
 impl VectorStorage {
@@ -216,7 +206,6 @@ impl VectorStorage {
                 let bytes = capacity * self.dim * 4;
                 unsafe { rows.remap(bytes, RemapOptions::new().may_move(true)) }
                     .map_err(EngineError::io(path))?;
-                advise_huge(rows);
             }
         }
         self.capacity = capacity;

@@ -13,14 +13,13 @@
 //! each profile closed-loop with `--clients` clients and open-loop at
 //! `--rate` requests/s. Prints a table and writes `http-<n>x<dim>.json`.
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use cairn_benches::load::{closed_loop, open_loop, Mode, PhaseResult, Plan, Profile, Target};
-use cairn_benches::peers;
+use cairn_benches::peers::{self, Tools};
 use cairn_benches::recall::recall_at;
 use cairn_benches::targets::{Cairn, Chroma, Data, Pgvector, TAGS};
 use cairn_benches::workload::exact_neighbors;
@@ -80,14 +79,8 @@ struct Args {
         default_value = "10,16,24,32,48,64,96,128,192,256,384,512"
     )]
     ef_candidates: Vec<usize>,
-    #[arg(long, default_value = "benches/results")]
-    out: PathBuf,
-    /// The `cairn` binary to serve (default: the one beside this binary).
-    #[arg(long)]
-    cairn_bin: Option<PathBuf>,
-    /// Python with the peers installed (default: benches/.venv).
-    #[arg(long, env = "CAIRN_BENCH_PYTHON")]
-    python: Option<PathBuf>,
+    #[command(flatten)]
+    tools: Tools,
 }
 
 #[derive(Serialize)]
@@ -143,13 +136,7 @@ async fn main() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let report = match t.as_str() {
             name @ ("cairn" | "cairn-int8") => {
-                let bin = match &args.cairn_bin {
-                    Some(b) => b.clone(),
-                    None => std::env::current_exe()?.with_file_name("cairn"),
-                };
-                if !bin.exists() {
-                    bail!("{} not found: build it with `cargo build --release -p cairn-server`, or pass --cairn-bin", bin.display());
-                }
+                let bin = args.tools.cairn_bin()?;
                 let cairn = Cairn::start(&bin, dir.path(), data.clone()).await?;
                 let int8 = name == "cairn-int8";
                 let load = timed(cairn.load(args.m, args.ef_construction, int8)).await?;
@@ -173,7 +160,7 @@ async fn main() -> Result<()> {
                 )
             }
             "pgvector" => {
-                let python = python(&args)?;
+                let python = args.tools.python()?;
                 let mut pg = Pgvector::start(
                     &python,
                     &peers::script("serve_pgvector.py"),
@@ -197,7 +184,7 @@ async fn main() -> Result<()> {
                 report("pgvector", version, load, ef, recall, phases)
             }
             _ => {
-                let python = python(&args)?;
+                let python = args.tools.python()?;
                 let chroma_bin = python.with_file_name("chroma");
                 let mut chroma = Chroma::start(&chroma_bin, dir.path(), data.clone()).await?;
                 let version = chroma.version().await;
@@ -219,13 +206,6 @@ async fn main() -> Result<()> {
     }
     print_table(&args, &reports);
     write_json(&args, &reports)
-}
-
-fn python(args: &Args) -> Result<PathBuf> {
-    match &args.python {
-        Some(p) => Ok(p.clone()),
-        None => peers::bench_python(),
-    }
 }
 
 async fn timed<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<f64> {
@@ -440,8 +420,11 @@ fn print_table(args: &Args, reports: &[TargetReport]) {
 }
 
 fn write_json(args: &Args, reports: &[TargetReport]) -> Result<()> {
-    std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join(format!("http-{}x{}.json", args.n, args.dim));
+    std::fs::create_dir_all(&args.tools.out)?;
+    let path = args
+        .tools
+        .out
+        .join(format!("http-{}x{}.json", args.n, args.dim));
     let tmp = path.with_extension("json.tmp");
     let json = serde_json::json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),

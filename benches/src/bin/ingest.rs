@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use cairn_benches::peers::{bench_python, script, workspace};
+use cairn_benches::peers::{script, workspace, Tools};
 use cairn_engine::{Engine, ScrollRequest};
 use clap::Parser;
 use serde_json::{json, Value};
@@ -41,14 +41,8 @@ struct Args {
     /// CPU threads for inference, both stacks.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    #[arg(long, default_value = "benches/results")]
-    out: PathBuf,
-    /// The `cairn` binary (default: the one beside this binary).
-    #[arg(long)]
-    cairn_bin: Option<PathBuf>,
-    /// Python with the peers installed (default: benches/.venv).
-    #[arg(long, env = "CAIRN_BENCH_PYTHON")]
-    python: Option<PathBuf>,
+    #[command(flatten)]
+    tools: Tools,
     /// Models directory (default: ./models, fetched by scripts/models.sh).
     #[arg(long)]
     models_dir: Option<PathBuf>,
@@ -145,17 +139,8 @@ fn first_lines(from: &Path, to: &Path, n: usize) -> Result<usize> {
 fn main() -> Result<()> {
     let args = Args::parse();
     let models = models_dir(&args)?;
-    let bin = match &args.cairn_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?.with_file_name("cairn"),
-    };
-    if !bin.exists() {
-        bail!("{} not found: build it with `cargo build --release -p cairn-server`, or pass --cairn-bin", bin.display());
-    }
-    let python = match &args.python {
-        Some(p) => p.clone(),
-        None => bench_python()?,
-    };
+    let bin = args.tools.cairn_bin()?;
+    let python = args.tools.python()?;
     let dir = tempfile::tempdir()?;
     let corpus = dir.path().join("corpus.jsonl");
     let documents = first_lines(&args.corpus, &corpus, args.limit)?;
@@ -290,8 +275,11 @@ fn main() -> Result<()> {
         "ratio": rate(base.chunks, base.seconds) / peer_rate.max(1e-9),
         "min_cosine_first_chunks": min_cosine,
     });
-    std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join(format!("ingest-{name}-{documents}.json"));
+    std::fs::create_dir_all(&args.tools.out)?;
+    let path = args
+        .tools
+        .out
+        .join(format!("ingest-{name}-{documents}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
     println!("{documents} documents, {cairn_chunks} chunks (same chunks for all):");
     for r in &runs {
