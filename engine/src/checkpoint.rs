@@ -17,8 +17,7 @@ use crate::file_format::{read_framed, read_framed_versions, write_framed};
 use crate::graph::Graph;
 use crate::id_tracker::IdTrackerData;
 use crate::types::{
-    CollectionConfig, Distance, EmbeddingConfig, HnswConfig, Payload, PayloadSchemaType,
-    ScalarQuantization,
+    CollectionConfig, Distance, HnswConfig, Payload, PayloadSchemaType, ScalarQuantization,
 };
 
 const META_MAGIC: &[u8; 8] = b"CAIRNCKP";
@@ -26,9 +25,8 @@ const GRAPH_MAGIC: &[u8; 8] = b"CAIRNGRF";
 const POINTS_MAGIC: &[u8; 8] = b"CAIRNPTS";
 const VERSION: u32 = 1;
 /// Version 2 added `CollectionConfig::quantization`, version 3
-/// `CollectionConfig::embedding`, version 4 `CollectionConfig::on_disk`;
-/// versions 1 to 3 still read.
-const META_VERSION: u32 = 4;
+/// `CollectionConfig::embedding`; versions 1 and 2 still read.
+const META_VERSION: u32 = 3;
 pub const META_FILE: &str = "checkpoint.bin";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -85,56 +83,20 @@ struct CheckpointMetaV2 {
 impl From<CheckpointMetaV2> for CheckpointMeta {
     fn from(v2: CheckpointMetaV2) -> Self {
         let (dim, distance, hnsw, quantization) = v2.config;
-        CheckpointMetaV3 {
+        CheckpointMeta {
             generation: v2.generation,
             applied_seq: v2.applied_seq,
-            config: (dim, distance, hnsw, quantization, None),
-            payload_indexes: v2.payload_indexes,
-            vectors_file: v2.vectors_file,
-            vectors_len: v2.vectors_len,
-            vectors_crc: v2.vectors_crc,
-        }
-        .into()
-    }
-}
-
-/// `CheckpointMeta` as version 3 wrote it (no `on_disk`: vectors were
-/// always served from the mapped file, so older collections keep that).
-#[derive(Deserialize)]
-struct CheckpointMetaV3 {
-    generation: u64,
-    applied_seq: u64,
-    config: (
-        usize,
-        Distance,
-        HnswConfig,
-        Option<ScalarQuantization>,
-        Option<EmbeddingConfig>,
-    ),
-    payload_indexes: Vec<(String, PayloadSchemaType)>,
-    vectors_file: String,
-    vectors_len: u64,
-    vectors_crc: u32,
-}
-
-impl From<CheckpointMetaV3> for CheckpointMeta {
-    fn from(v3: CheckpointMetaV3) -> Self {
-        let (dim, distance, hnsw, quantization, embedding) = v3.config;
-        CheckpointMeta {
-            generation: v3.generation,
-            applied_seq: v3.applied_seq,
             config: CollectionConfig {
                 dim,
                 distance,
                 hnsw,
                 quantization,
-                embedding,
-                on_disk: true,
+                embedding: None,
             },
-            payload_indexes: v3.payload_indexes,
-            vectors_file: v3.vectors_file,
-            vectors_len: v3.vectors_len,
-            vectors_crc: v3.vectors_crc,
+            payload_indexes: v2.payload_indexes,
+            vectors_file: v2.vectors_file,
+            vectors_len: v2.vectors_len,
+            vectors_crc: v2.vectors_crc,
         }
     }
 }
@@ -178,7 +140,6 @@ fn decode_meta(version: u32, body: &[u8]) -> bincode::Result<CheckpointMeta> {
     match version {
         1 => bincode::deserialize::<CheckpointMetaV1>(body).map(Into::into),
         2 => bincode::deserialize::<CheckpointMetaV2>(body).map(Into::into),
-        3 => bincode::deserialize::<CheckpointMetaV3>(body).map(Into::into),
         _ => bincode::deserialize(body),
     }
 }
@@ -244,37 +205,14 @@ mod tests {
             Some(ScalarQuantization::default())
         );
         assert_eq!(meta2.config.embedding, None);
-        // Version 3 (with an embedding model) reads, its vectors still mapped.
-        let model = EmbeddingConfig {
-            model: "all-MiniLM-L6-v2".into(),
-        };
-        let v3 = bincode::serialize(&(
-            7u64,
-            42u64,
-            (
-                768usize,
-                Distance::Cosine,
-                hnsw.clone(),
-                None::<ScalarQuantization>,
-                Some(model.clone()),
-            ),
-            Vec::<(String, PayloadSchemaType)>::new(),
-            "vectors-7.bin".to_string(),
-            100u64,
-            0xABCDu32,
-        ))
-        .expect("encode");
-        let meta3 = decode_meta(3, &v3).expect("v3 decodes");
-        assert_eq!(meta3.config.embedding, Some(model.clone()));
-        assert!(meta3.config.on_disk);
-        assert!(meta.config.on_disk && meta2.config.on_disk);
-        // The current version round-trips, every field included.
+        // The current version round-trips, quantization and embedding included.
         let mut current = meta.clone();
         current.config.quantization = Some(Default::default());
-        current.config.embedding = Some(model);
-        current.config.on_disk = false;
+        current.config.embedding = Some(crate::types::EmbeddingConfig {
+            model: "all-MiniLM-L6-v2".into(),
+        });
         let bytes = bincode::serialize(&current).expect("encode");
-        let back = decode_meta(META_VERSION, &bytes).expect("v4 decodes");
+        let back = decode_meta(META_VERSION, &bytes).expect("v3 decodes");
         assert_eq!(back.config, current.config);
         // A current body is not mistaken for an older one, nor the reverse.
         assert!(decode_meta(META_VERSION, &v1).is_err());

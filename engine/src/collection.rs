@@ -114,7 +114,6 @@ impl Collection {
             meta.config.dim,
             meta.vectors_len as usize,
             meta.vectors_crc,
-            meta.config.residence(),
         )?;
         let (wal, records) = Wal::open(&dir.join(WAL_FILE))?;
         // A text index may stand anywhere from the checkpoint to the log's

@@ -99,7 +99,7 @@ impl VectorSource for Source<'_> {
 
 impl Segment {
     pub fn create(config: CollectionConfig, vectors_path: &Path) -> Result<Segment> {
-        let vectors = VectorStorage::create(vectors_path, config.dim, config.residence())?;
+        let vectors = VectorStorage::create(vectors_path, config.dim)?;
         Ok(Segment {
             dir: vectors_path
                 .parent()

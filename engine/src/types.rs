@@ -287,24 +287,9 @@ pub struct CollectionConfig {
     /// `None`: clients bring their own vectors.
     #[serde(default)]
     pub embedding: Option<EmbeddingConfig>,
-    /// Qdrant's `vectors.on_disk`. `false` (the default): vectors are served
-    /// from RAM, the file being their persisted copy; `true`:
-    /// from the memory-mapped file, so a collection may outgrow RAM. See
-    /// `vector_storage`.
-    #[serde(default)]
-    pub on_disk: bool,
 }
 
 impl CollectionConfig {
-    /// Where this collection's vectors are served from.
-    pub(crate) fn residence(&self) -> crate::vector_storage::Residence {
-        if self.on_disk {
-            crate::vector_storage::Residence::Mapped
-        } else {
-            crate::vector_storage::Residence::Memory
-        }
-    }
-
     pub fn new(dim: usize, distance: Distance) -> Self {
         CollectionConfig {
             dim,
@@ -312,7 +297,6 @@ impl CollectionConfig {
             hnsw: HnswConfig::default(),
             quantization: None,
             embedding: None,
-            on_disk: false,
         }
     }
 

@@ -21,18 +21,17 @@ fn search_ids(engine: &Engine, name: &str, q: &[f32]) -> Vec<u64> {
 }
 
 /// Builds a collection with every kind of state, then checks it after
-/// `reopen` — a clean close, or a plain drop (WAL replay). `on_disk`: the
-/// vectors served from the mapped file rather than from RAM.
-fn survives(clean: bool, options: EngineOptions, on_disk: bool) {
+/// `reopen` — a clean close, or a plain drop (WAL replay).
+fn survives(clean: bool, options: EngineOptions) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = synthetic::clustered(3_000, 24, 10, 0.1, 1);
     let q = data.row(5).to_vec();
     let (before, info_before, lang_filter);
     {
         let engine = Engine::open_with(dir.path(), options.clone()).expect("open");
-        let mut config = CollectionConfig::new(24, Distance::Cosine);
-        config.on_disk = on_disk;
-        let c = engine.create_collection("docs", config).expect("create");
+        let c = engine
+            .create_collection("docs", CollectionConfig::new(24, Distance::Cosine))
+            .expect("create");
         c.create_payload_index("lang", PayloadSchemaType::Keyword)
             .expect("index");
         load(&c, &data, |i| {
@@ -76,7 +75,6 @@ fn survives(clean: bool, options: EngineOptions, on_disk: bool) {
     let engine = Engine::open_with(dir.path(), options).expect("reopen");
     let c = engine.collection("docs").expect("collection");
     let info = c.info();
-    assert_eq!(info.config.on_disk, on_disk);
     assert_eq!(info.points_count, info_before.points_count);
     assert_eq!(info.tombstones, info_before.tombstones);
     assert_eq!(
@@ -119,31 +117,23 @@ fn survives(clean: bool, options: EngineOptions, on_disk: bool) {
 
 #[test]
 fn state_survives_a_clean_close() {
-    survives(true, EngineOptions::default(), false);
+    survives(true, EngineOptions::default());
 }
 
 #[test]
 fn state_survives_a_drop_without_close_by_wal_replay() {
-    survives(false, EngineOptions::default(), false);
+    survives(false, EngineOptions::default());
 }
 
 #[test]
 fn state_survives_checkpoints_taken_between_writes() {
-    for on_disk in [false, true] {
-        survives(
-            false,
-            EngineOptions {
-                wal_checkpoint_bytes: 20_000,
-                ..EngineOptions::default()
-            },
-            on_disk,
-        );
-    }
-}
-
-#[test]
-fn state_survives_a_clean_close_with_vectors_on_disk() {
-    survives(true, EngineOptions::default(), true);
+    survives(
+        false,
+        EngineOptions {
+            wal_checkpoint_bytes: 20_000,
+            ..EngineOptions::default()
+        },
+    );
 }
 
 #[test]

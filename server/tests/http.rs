@@ -51,7 +51,7 @@ async fn service_endpoints_and_collection_lifecycle() {
     assert_eq!(info["points_count"], 0);
     assert_eq!(
         info["config"]["params"]["vectors"],
-        json!({"size": 4, "distance": "Dot", "on_disk": false})
+        json!({"size": 4, "distance": "Dot"})
     );
     assert_eq!(info["config"]["hnsw_config"]["m"], 8);
     assert_eq!(info["config"]["hnsw_config"]["full_scan_threshold"], 10);
@@ -67,25 +67,6 @@ async fn service_endpoints_and_collection_lifecycle() {
         s.ok(Method::GET, "/collections/nope/exists", None).await,
         json!({"exists": false})
     );
-
-    // Qdrant's `vectors.on_disk` serves the vectors from the mapped file.
-    s.ok(
-        Method::PUT,
-        "/collections/mapped",
-        Some(json!({"vectors": {"size": 4, "distance": "Dot", "on_disk": true}})),
-    )
-    .await;
-    let mapped = s.ok(Method::GET, "/collections/mapped", None).await;
-    assert_eq!(mapped["config"]["params"]["vectors"]["on_disk"], true);
-    s.fails(
-        Method::PUT,
-        "/collections/bad",
-        Some(json!({"vectors": {"size": 4, "distance": "Dot", "on_disk": "yes"}})),
-        StatusCode::BAD_REQUEST,
-        "on_disk",
-    )
-    .await;
-    s.ok(Method::DELETE, "/collections/mapped", None).await;
 
     let put = Some(json!({"vectors": {"size": 4, "distance": "Dot"}}));
     s.fails(

@@ -29,9 +29,7 @@ use cairn_engine::{CollectionConfig, Engine, PointStruct, ScalarQuantization, Se
 use clap::Parser;
 
 const PYTHON_PEERS: &[&str] = &["hnswlib", "faiss", "usearch"];
-/// `cairn-mapped` (not run by default): vectors served from the mapped file
-/// (`on_disk: true`) instead of RAM, to measure what residence is worth.
-const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "cairn-mapped", "hnsw_rs"];
+const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "hnsw_rs"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -253,44 +251,30 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
     let queries = read_vectors(&path(&args.worker_queries, "queries")?)?;
     let out = path(&args.worker_out, "out")?;
     match lib {
-        "cairn" => cairn(args, &base, &queries, &out, Variant::Default),
-        "cairn-int8" => cairn(args, &base, &queries, &out, Variant::Int8),
-        "cairn-mapped" => cairn(args, &base, &queries, &out, Variant::Mapped),
+        "cairn" => cairn(args, &base, &queries, &out, false),
+        "cairn-int8" => cairn(args, &base, &queries, &out, true),
         "hnsw_rs" => hnsw_rs(args, &base, &queries, &out),
         _ => bail!("no in-process worker for {lib}"),
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    Default,
-    Int8,
-    Mapped,
-}
-
 /// Cairn through its public `Collection` API, as an embedding application
 /// would use it: upserts in batches (WAL-logged), searches without payload.
-/// `variant` picks int8 scalar quantization (with the default rescoring)
-/// or vectors served from the mapped file.
+/// `int8`: with scalar quantization and the default rescoring.
 fn cairn(
     args: &Args,
     base: &Vectors,
     queries: &Vectors,
     out: &Path,
-    variant: Variant,
+    int8: bool,
 ) -> Result<LibReport> {
-    let name = match variant {
-        Variant::Default => "cairn",
-        Variant::Int8 => "cairn-int8",
-        Variant::Mapped => "cairn-mapped",
-    };
+    let name = if int8 { "cairn-int8" } else { "cairn" };
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     let mut config = CollectionConfig::new(base.dim, args.metric.distance());
     config.hnsw.m = args.m;
     config.hnsw.ef_construct = args.ef_construction;
-    config.quantization = (variant == Variant::Int8).then(ScalarQuantization::default);
-    config.on_disk = variant == Variant::Mapped;
+    config.quantization = int8.then(ScalarQuantization::default);
     let collection = engine.create_collection("bench", config)?;
     let (loaded, _) = rss();
     let started = Instant::now();

@@ -78,9 +78,6 @@ pub async fn create(
     config.embedding = model.as_ref().map(|m| EmbeddingConfig {
         model: m.model_name().to_string(),
     });
-    if let Some(v) = &body.vectors {
-        config.on_disk = super::models::vectors_on_disk(v)?;
-    }
     if let Some(h) = &body.hnsw_config {
         h.apply(&mut config.hnsw);
     }
@@ -181,11 +178,7 @@ fn info_json(info: &CollectionInfo, payload_schema: Map<String, Value>) -> Value
         "segments_count": 1,
         "config": {
             "params": {
-                "vectors": {
-                    "size": info.config.dim,
-                    "distance": info.config.distance.to_string(),
-                    "on_disk": info.config.on_disk
-                },
+                "vectors": {"size": info.config.dim, "distance": info.config.distance.to_string()},
                 "embedding": info.config.embedding.as_ref().map(|e| json!({"model": e.model})),
                 "shard_number": 1,
                 "replication_factor": 1,

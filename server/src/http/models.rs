@@ -93,17 +93,6 @@ impl HnswConfigDiff {
 }
 
 /// `vectors: {size, distance}`; named vectors are refused.
-/// Qdrant's `vectors.on_disk` (absent: `false`, vectors served from RAM).
-pub fn vectors_on_disk(v: &Value) -> Result<bool, ApiError> {
-    match v.get("on_disk") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(ApiError::bad_request(
-            "`vectors.on_disk` must be true or false",
-        )),
-    }
-}
-
 pub fn vector_params(v: &Value) -> Result<(usize, cairn_engine::Distance), ApiError> {
     let (Some(size), Some(distance)) = (v.get("size"), v.get("distance")) else {
         return Err(ApiError::bad_request(
