@@ -174,3 +174,52 @@ impl VectorStorage {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: usize, dim: usize) -> Vec<f32> {
+        (0..dim).map(|j| (i * dim + j) as f32 * 0.5).collect()
+    }
+
+    /// Rows survive several doublings of the file and a reopen, under the
+    /// checksum computed before it.
+    #[test]
+    fn rows_survive_growth_and_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vectors.bin");
+        let dim = 5;
+        let mut s = VectorStorage::create(&path, dim).expect("create");
+        for i in 0..300 {
+            s.reserve(1).expect("reserve");
+            assert_eq!(s.push(&row(i, dim)), i as u32);
+        }
+        s.flush().expect("flush");
+        let crc = s.crc_of_rows(0, 300, 0);
+        assert_eq!(s.crc_of_rows(100, 300, s.crc_of_rows(0, 100, 0)), crc);
+        drop(s);
+        let s = VectorStorage::open(&path, dim, 300, crc).expect("reopen");
+        assert_eq!(s.len(), 300);
+        for i in [0, 1, 63, 64, 200, 299] {
+            assert_eq!(s.get(i as u32), row(i, dim).as_slice());
+        }
+    }
+
+    #[test]
+    fn a_wrong_checksum_dimension_or_length_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vectors.bin");
+        let mut s = VectorStorage::create(&path, 3).expect("create");
+        s.reserve(2).expect("reserve");
+        s.push(&[1.0, 2.0, 3.0]);
+        s.push(&[4.0, 5.0, 6.0]);
+        s.flush().expect("flush");
+        let crc = s.crc_of_rows(0, 2, 0);
+        drop(s);
+        assert!(VectorStorage::open(&path, 3, 2, crc ^ 1).is_err());
+        assert!(VectorStorage::open(&path, 4, 2, crc).is_err());
+        assert!(VectorStorage::open(&path, 3, 1_000, crc).is_err());
+        assert!(VectorStorage::open(&path, 3, 2, crc).is_ok());
+    }
+}
