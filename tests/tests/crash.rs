@@ -13,14 +13,27 @@ use cairn_engine::{Engine, PointId, ScrollRequest, TextSearchRequest};
 use cairn_tests::{vector_for, BATCH, DIM, FIRST_BATCH};
 use rand::{Rng, SeedableRng};
 
-const ROUNDS: usize = 24;
+/// Rounds and seed can be raised from the environment to hunt a rare
+/// crash window (`CAIRN_CRASH_ROUNDS=500 CAIRN_CRASH_SEED=7`).
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 #[test]
 fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let rounds: usize = env_or("CAIRN_CRASH_ROUNDS", 24);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(env_or("CAIRN_CRASH_SEED", 2026));
     let mut last_acked = 0u64;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
             .arg(dir.path())
             .stdout(Stdio::piped())
@@ -115,6 +128,47 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
                 assert_eq!((id / (BATCH / 2)).min(applied), b, "round {round}: id {id}");
             }
         }
+        // And it holds each live point exactly once: one query naming every
+        // batch's token finds every document, so a point left with an old
+        // document beside its new one shows up twice.
+        let every_token: Vec<String> = (FIRST_BATCH..=applied)
+            .map(|b| format!("token{b}"))
+            .collect();
+        let all = c
+            .search_text(&TextSearchRequest::new(every_token.join(" "), usize::MAX))
+            .expect("bm25 over every batch");
+        let mut ids: Vec<PointId> = all.iter().map(|h| h.id).collect();
+        ids.sort_unstable();
+        let twice: Vec<PointId> = ids
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        ids.dedup();
+        if !twice.is_empty() {
+            for id in &twice {
+                let hits = c
+                    .search_text(&TextSearchRequest::new(every_token.join(" "), usize::MAX))
+                    .expect("bm25");
+                let with_id: Vec<_> = hits.iter().filter(|h| h.id == *id).collect();
+                eprintln!("round {round}: id {id:?} found {} times", with_id.len());
+            }
+            for b in FIRST_BATCH..=applied {
+                let n = c
+                    .search_text(&TextSearchRequest::new(format!("token{b}"), 1_000))
+                    .expect("bm25")
+                    .len() as u64;
+                let want = if b == applied { BATCH } else { BATCH / 2 };
+                if n != want {
+                    eprintln!("round {round}: token{b} on {n} points, want {want}");
+                }
+            }
+        }
+        assert_eq!(
+            (all.len(), ids.len()),
+            (page.points.len(), page.points.len()),
+            "round {round}: text index documents (all, distinct) against live points"
+        );
         drop(engine);
         eprintln!(
             "round {round}: acked {last_acked}, recovered {applied}, {} points",
