@@ -417,7 +417,10 @@ mod tests {
 
     /// Sessions as the crash test runs them: open, a few overlapping
     /// batches each committed, close; many small segments, so tantivy
-    /// merges while later writes delete from the segments it merges.
+    /// merges while later writes delete from the segments it merges. (The
+    /// lost-delete race behind the spent opstamp in `from_index` needs a
+    /// merge to race the first commit and shows only under the SIGKILL
+    /// test; this guards the ordinary path around it.)
     #[test]
     fn every_point_keeps_one_document_across_sessions_and_merges() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -434,7 +437,7 @@ mod tests {
                     .expect("update");
                 index.stamp(seq).expect("commit");
             }
-            let live = seq * 25 + 50 - 25;
+            let live = seq * 25 + 25; // ids 25..25·seq+50
             let all: Vec<String> = (1..=seq).map(|b| format!("token{b}")).collect();
             let hits = index
                 .search(&all.join(" "), live as usize + 10, &|_| true)

@@ -13,3 +13,14 @@ pub const BATCH: u64 = 50;
 /// Batches are numbered by their operation stamp; stamp 1 is the text
 /// index's creation, so the first batch is 2.
 pub const FIRST_BATCH: u64 = 2;
+
+/// Tracing to stderr, filtered by `RUST_LOG` (silent when it is unset):
+/// `RUST_LOG=cairn_engine=debug` shows checkpoints, compactions, recoveries
+/// and text-index commits when hunting a crash-test failure.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+}

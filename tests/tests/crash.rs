@@ -24,11 +24,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 #[test]
 fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    cairn_tests::init_tracing();
     let dir = tempfile::tempdir().expect("tempdir");
     let rounds: usize = env_or("CAIRN_CRASH_ROUNDS", 24);
     let mut rng = rand::rngs::StdRng::seed_from_u64(env_or("CAIRN_CRASH_SEED", 2026));
@@ -146,13 +142,8 @@ fn acknowledged_batches_survive_sigkill_and_none_is_half_applied() {
             .collect();
         ids.dedup();
         if !twice.is_empty() {
-            for id in &twice {
-                let hits = c
-                    .search_text(&TextSearchRequest::new(every_token.join(" "), usize::MAX))
-                    .expect("bm25");
-                let with_id: Vec<_> = hits.iter().filter(|h| h.id == *id).collect();
-                eprintln!("round {round}: id {id:?} found {} times", with_id.len());
-            }
+            // Which points, and which batches' tokens stayed behind.
+            eprintln!("round {round}: ids found more than once: {twice:?}");
             for b in FIRST_BATCH..=applied {
                 let n = c
                     .search_text(&TextSearchRequest::new(format!("token{b}"), 1_000))

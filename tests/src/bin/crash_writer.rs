@@ -13,13 +13,7 @@ use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: crash_writer DIR")?;
-    // `RUST_LOG=cairn_engine=info` shows checkpoints, compactions and
-    // recoveries when hunting a failure; silent otherwise.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    cairn_tests::init_tracing();
     // Small thresholds so that checkpoints, WAL resets and compactions also
     // happen while the parent is killing us.
     let options = EngineOptions {
