@@ -1,13 +1,14 @@
-//! Cairn's default kernels: f32 arithmetic in 16 independent lanes, compiled
-//! twice — for AVX2 + FMA (chosen at run time when the CPU has both) and for
-//! the baseline target (SSE2 on x86-64, NEON on aarch64).
+//! Cairn's default kernels: f32 arithmetic in independent lanes — AVX2 + FMA
+//! intrinsics, chosen at run time when the CPU has both, and otherwise 16
+//! lanes of plain Rust for the baseline target (SSE2 on x86-64, NEON on
+//! aarch64).
 //!
 //! Why not simsimd here: its f32 kernels widen to f64 and accumulate four
 //! lanes in one dependency chain (more precise, about 3× slower at the
 //! 50–768 dims the graph spends its time on: see `benches/benches/kernels.rs`
 //! and the profile in the README). Ranking needs no f64 sums; hnswlib and
-//! FAISS accumulate in f32 too. The lanes are a plain array that LLVM turns
-//! into two 8-wide registers; no intrinsics, so the code stays portable.
+//! FAISS accumulate in f32 too. The portable lanes are a plain array that
+//! LLVM vectorises for whatever the target has.
 
 use super::Kernel;
 
@@ -24,7 +25,7 @@ impl Kernel for NativeKernel {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { x86::dot(a, b) };
         }
-        dot_lanes::<false>(a, b)
+        dot_lanes(a, b)
     }
 
     #[inline(always)]
@@ -34,7 +35,7 @@ impl Kernel for NativeKernel {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { x86::l2sq(a, b) };
         }
-        l2sq_lanes::<false>(a, b)
+        l2sq_lanes(a, b)
     }
 
     fn dot_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
@@ -43,7 +44,7 @@ impl Kernel for NativeKernel {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { x86::dot_many(q, rows, out) };
         }
-        many::<false>(q, rows, out, |x, y| (x, y))
+        many(q, rows, out, |x, y| (x, y))
     }
 
     fn l2sq_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
@@ -52,7 +53,7 @@ impl Kernel for NativeKernel {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { x86::l2sq_many(q, rows, out) };
         }
-        many::<false>(q, rows, out, |x, y| (x - y, x - y))
+        many(q, rows, out, |x, y| (x - y, x - y))
     }
 }
 
@@ -63,57 +64,160 @@ pub(super) fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
+/// The AVX2 + FMA kernels, written with intrinsics rather than left to the
+/// auto-vectoriser: at 50 dims the generic lanes' final in-order sum of 16
+/// floats and an out-of-line tail call cost as much as the multiply-adds,
+/// and a pairwise sum written in plain Rust made LLVM regroup the lanes
+/// into 2-wide registers (2.5× slower at 768 dims). Here the reduction is
+/// three vector adds and two shuffles, whatever the compiler decides.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use std::arch::x86_64::*;
+
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
-        super::dot_lanes::<true>(a, b)
+        sum::<false>(a, b)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
-        super::l2sq_lanes::<true>(a, b)
+        sum::<true>(a, b)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
-        super::many::<true>(q, rows, out, |x, y| (x, y))
+        many::<false>(q, rows, out)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn l2sq_many<'a>(q: &[f32], rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
-        super::many::<true>(q, rows, out, |x, y| (x - y, x - y))
+        many::<true>(q, rows, out)
+    }
+
+    /// `acc + x·y`, or `acc + (x−y)²` when `L2`.
+    #[inline(always)]
+    unsafe fn step<const L2: bool>(x: __m256, y: __m256, acc: __m256) -> __m256 {
+        if L2 {
+            let d = _mm256_sub_ps(x, y);
+            _mm256_fmadd_ps(d, d, acc)
+        } else {
+            _mm256_fmadd_ps(x, y, acc)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    }
+
+    /// The components past the last full block of 8, one by one.
+    #[inline(always)]
+    unsafe fn tail<const L2: bool>(a: &[f32], b: &[f32], from: usize, n: usize) -> f32 {
+        let mut sum = 0.0f32;
+        for i in from..n {
+            let (x, y) = (*a.get_unchecked(i), *b.get_unchecked(i));
+            sum += if L2 { (x - y) * (x - y) } else { x * y };
+        }
+        sum
+    }
+
+    /// One pair: two independent 8-wide accumulators over blocks of 16, one
+    /// more block of 8 if it fits, then the scalar tail.
+    #[inline(always)]
+    unsafe fn sum<const L2: bool>(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        // SAFETY (all loads): `i + 16 <= n` or `i + 8 <= n`, and both
+        // slices hold at least `n` floats.
+        while i + 16 <= n {
+            acc0 = step::<L2>(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = step::<L2>(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                acc1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            acc0 = step::<L2>(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            i += 8;
+        }
+        hsum(_mm256_add_ps(acc0, acc1)) + tail::<L2>(a, b, i, n)
+    }
+
+    /// One query against four rows: each block of the query is loaded once
+    /// for all four (see [`super::BATCH_MIN_DIM`] for when this pays).
+    #[inline(always)]
+    unsafe fn sum4<const L2: bool>(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        let n = rows.iter().fold(q.len(), |n, r| n.min(r.len()));
+        let pq = q.as_ptr();
+        let pr = rows.map(|r| r.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY: `i + 8 <= n`, and every slice holds at least `n` floats.
+        while i + 8 <= n {
+            let x = _mm256_loadu_ps(pq.add(i));
+            for r in 0..4 {
+                acc[r] = step::<L2>(x, _mm256_loadu_ps(pr[r].add(i)), acc[r]);
+            }
+            i += 8;
+        }
+        let mut out = [0.0f32; 4];
+        for r in 0..4 {
+            out[r] = hsum(acc[r]) + tail::<L2>(q, rows[r], i, n);
+        }
+        out
+    }
+
+    #[inline(always)]
+    unsafe fn many<'a, const L2: bool>(
+        q: &[f32],
+        mut rows: impl Iterator<Item = &'a [f32]>,
+        out: &mut [f32],
+    ) {
+        if q.len() < super::BATCH_MIN_DIM {
+            for (o, r) in out.iter_mut().zip(rows) {
+                *o = sum::<L2>(q, r);
+            }
+            return;
+        }
+        let mut blocks = out.chunks_exact_mut(4);
+        for block in &mut blocks {
+            match (rows.next(), rows.next(), rows.next(), rows.next()) {
+                (Some(r0), Some(r1), Some(r2), Some(r3)) => {
+                    block.copy_from_slice(&sum4::<L2>(q, [r0, r1, r2, r3]));
+                }
+                (r0, r1, r2, _) => {
+                    for (o, r) in block.iter_mut().zip([r0, r1, r2].into_iter().flatten()) {
+                        *o = sum::<L2>(q, r);
+                    }
+                    return;
+                }
+            }
+        }
+        for (o, r) in blocks.into_remainder().iter_mut().zip(rows) {
+            *o = sum::<L2>(q, r);
+        }
     }
 }
 
-/// `acc + x * y`, fused only where the CPU has FMA (elsewhere `mul_add`
-/// would be a slow library call).
 #[inline(always)]
-fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
-    if FMA {
-        x.mul_add(y, acc)
-    } else {
-        acc + x * y
-    }
+pub(super) fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    sum_of_products(a, b, |x, y| (x, y))
 }
 
 #[inline(always)]
-pub(super) fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    sum_of_products::<FMA>(a, b, |x, y| (x, y))
-}
-
-#[inline(always)]
-pub(super) fn l2sq_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    sum_of_products::<FMA>(a, b, |x, y| (x - y, x - y))
+pub(super) fn l2sq_lanes(a: &[f32], b: &[f32]) -> f32 {
+    sum_of_products(a, b, |x, y| (x - y, x - y))
 }
 
 /// `Σ p.0 * p.1` over `p = factors(a[i], b[i])`, in 16 independent lanes.
 #[inline(always)]
-fn sum_of_products<const FMA: bool>(
-    a: &[f32],
-    b: &[f32],
-    factors: impl Fn(f32, f32) -> (f32, f32),
-) -> f32 {
+fn sum_of_products(a: &[f32], b: &[f32], factors: impl Fn(f32, f32) -> (f32, f32)) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f32; LANES];
@@ -122,7 +226,7 @@ fn sum_of_products<const FMA: bool>(
     for (x, y) in (&mut ca).zip(&mut cb) {
         for i in 0..LANES {
             let (p, q) = factors(x[i], y[i]);
-            acc[i] = madd::<FMA>(p, q, acc[i]);
+            acc[i] += p * q;
         }
     }
     let tail: f32 = ca
@@ -149,7 +253,7 @@ const BATCH_MIN_DIM: usize = 256;
 /// (FAISS's `fvec_inner_product_batch_4` does the same). Leftover rows go
 /// one by one.
 #[inline(always)]
-fn many<'a, const FMA: bool>(
+fn many<'a>(
     q: &[f32],
     mut rows: impl Iterator<Item = &'a [f32]>,
     out: &mut [f32],
@@ -157,7 +261,7 @@ fn many<'a, const FMA: bool>(
 ) {
     if q.len() < BATCH_MIN_DIM {
         for (o, r) in out.iter_mut().zip(rows) {
-            *o = sum_of_products::<FMA>(q, r, factors);
+            *o = sum_of_products(q, r, factors);
         }
         return;
     }
@@ -165,25 +269,25 @@ fn many<'a, const FMA: bool>(
     for block in &mut blocks {
         match (rows.next(), rows.next(), rows.next(), rows.next()) {
             (Some(r0), Some(r1), Some(r2), Some(r3)) => {
-                block.copy_from_slice(&sum_of_products_4::<FMA>(q, [r0, r1, r2, r3], factors));
+                block.copy_from_slice(&sum_of_products_4(q, [r0, r1, r2, r3], factors));
             }
             // Fewer rows than outputs: score what there is, like `zip`.
             (r0, r1, r2, _) => {
                 for (o, r) in block.iter_mut().zip([r0, r1, r2].into_iter().flatten()) {
-                    *o = sum_of_products::<FMA>(q, r, factors);
+                    *o = sum_of_products(q, r, factors);
                 }
                 return;
             }
         }
     }
     for (o, r) in blocks.into_remainder().iter_mut().zip(rows) {
-        *o = sum_of_products::<FMA>(q, r, factors);
+        *o = sum_of_products(q, r, factors);
     }
 }
 
 /// [`sum_of_products`] of one query against four rows.
 #[inline(always)]
-fn sum_of_products_4<const FMA: bool>(
+fn sum_of_products_4(
     q: &[f32],
     rows: [&[f32]; 4],
     factors: impl Fn(f32, f32) -> (f32, f32),
@@ -199,7 +303,7 @@ fn sum_of_products_4<const FMA: bool>(
             let y = &row[start..start + LANES];
             for i in 0..LANES {
                 let (p, r) = factors(x[i], y[i]);
-                acc[i] = madd::<FMA>(p, r, acc[i]);
+                acc[i] += p * r;
             }
         }
     }

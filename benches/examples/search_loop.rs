@@ -1,0 +1,77 @@
+//! A search loop to profile Cairn's graph walk on its own, without the
+//! `ann` harness's worker processes and peers:
+//!
+//! ```text
+//! cargo build --release -p cairn-benches --example search_loop
+//! target/release/examples/search_loop ../shared/datasets/glove-6b-50d-angular /tmp/glove-index 48 5
+//! perf record -g target/release/examples/search_loop … # or valgrind --tool=callgrind
+//! ```
+//!
+//! The first run builds the collection under INDEX_DIR (M=16,
+//! ef_construction=100, as `ann` does); later runs reopen it, so the build
+//! stays out of the profile. Prints recall@10 and queries/s per pass.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use cairn_benches::recall::recall_at;
+use cairn_benches::workload::{MetricName, Workload};
+use cairn_engine::{CollectionConfig, Engine, PointId, PointStruct, SearchRequest};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: search_loop DATASET_DIR INDEX_DIR [EF] [PASSES]";
+    let dataset = PathBuf::from(args.get(1).context(usage)?);
+    let index = PathBuf::from(args.get(2).context(usage)?);
+    let ef: usize = args.get(3).map_or(Ok(48), |s| s.parse())?;
+    let passes: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
+    let w = Workload::from_dir(&dataset, MetricName::Cosine, 10, None, Some(5000))?;
+    let engine = Engine::open(&index)?;
+    let collection = match engine.collection("bench") {
+        Ok(c) => c,
+        Err(_) => {
+            let mut config = CollectionConfig::new(w.base.dim, MetricName::Cosine.distance());
+            config.hnsw.m = 16;
+            config.hnsw.ef_construct = 100;
+            let c = engine.create_collection("bench", config)?;
+            let started = Instant::now();
+            for (batch, rows) in w.base.data.chunks(10_000 * w.base.dim).enumerate() {
+                let points = rows
+                    .chunks_exact(w.base.dim)
+                    .enumerate()
+                    .map(|(i, v)| PointStruct::new((batch * 10_000 + i) as u64, v.to_vec(), None))
+                    .collect::<cairn_engine::Result<Vec<_>>>()?;
+                c.upsert(points)?;
+            }
+            eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
+            // Persist the graph, so reopening does not replay the WAL.
+            c.checkpoint()?;
+            c
+        }
+    };
+    for pass in 0..passes {
+        let started = Instant::now();
+        let mut found = Vec::with_capacity(w.queries.len());
+        for q in w.queries.rows() {
+            let mut req = SearchRequest::new(q.to_vec(), 10);
+            req.ef = Some(ef);
+            let hits = collection.search(&req)?;
+            found.push(
+                hits.iter()
+                    .map(|h| match h.id {
+                        PointId::Num(n) => n as u32,
+                        PointId::Uuid(_) => u32::MAX,
+                    })
+                    .collect(),
+            );
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "pass {pass}: ef {ef} recall {:.4} qps {:.0}",
+            recall_at(10, &found, &w.truth),
+            w.queries.len() as f64 / secs
+        );
+    }
+    Ok(())
+}
