@@ -118,6 +118,9 @@ impl Ord for Neighbor {
 
 const NO_ENTRY: u64 = u64::MAX;
 const MAX_LEVEL: usize = 16;
+/// The longest upper-layer list, `m`, that [`Graph::greedy`]'s stack
+/// buffers hold: the largest `m` a collection config accepts.
+const MAX_UPPER_LINKS: usize = 256;
 const FORMAT_VERSION: u32 = 1;
 
 pub struct Graph {
@@ -348,19 +351,27 @@ impl Graph {
         mut cur_dist: f32,
         layer: usize,
     ) -> (u32, f32) {
+        // Upper layers have at most `m` links: score each list in one call
+        // after prefetching all of it, as the layer-0 walk does.
+        let mut ids = [0u32; MAX_UPPER_LINKS];
+        let mut dists = [0f32; MAX_UPPER_LINKS];
         loop {
-            let mut changed = false;
             let list = self.list(cur, layer);
-            let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
-            for slot in &list[1..=count] {
-                let n = slot.load(Relaxed);
-                let d = q.score(n);
-                if d < cur_dist {
-                    (cur, cur_dist, changed) = (n, d, true);
-                }
+            let count = (list[0].load(Acquire) as usize)
+                .min(self.capacity(layer))
+                .min(MAX_UPPER_LINKS);
+            for (id, slot) in ids.iter_mut().zip(&list[1..=count]) {
+                *id = slot.load(Relaxed);
+                q.prefetch(*id);
             }
-            if !changed {
-                return (cur, cur_dist);
+            q.score_many(&ids[..count], &mut dists[..count]);
+            let best = ids[..count]
+                .iter()
+                .zip(&dists[..count])
+                .min_by(|a, b| a.1.total_cmp(b.1));
+            match best {
+                Some((&n, &d)) if d < cur_dist => (cur, cur_dist) = (n, d),
+                _ => return (cur, cur_dist),
             }
         }
     }
@@ -404,6 +415,9 @@ impl Graph {
                 // Two passes over the neighbour list: first mark the new
                 // ones and prefetch their vectors, then score them, so the
                 // memory loads overlap instead of stalling one by one.
+                // (Prefetching a few rows ahead of the scoring instead, as
+                // a software pipeline, measured 6% slower on GloVe: the
+                // burst keeps more loads in flight.)
                 let list = self.list(c.id, layer);
                 let count = (list[0].load(Acquire) as usize).min(cap);
                 fresh.clear();
@@ -421,9 +435,13 @@ impl Graph {
                         let found = Neighbor { dist: d, id: n };
                         candidates.push(Reverse(found));
                         if accepts(n) {
-                            results.push(found);
-                            if results.len() > ef {
-                                results.pop();
+                            if results.len() < ef {
+                                results.push(found);
+                            } else if let Some(mut worst) = results.peek_mut() {
+                                // Full, and `d < bound`: the new node takes
+                                // the worst one's place, one sift instead of
+                                // a push and a pop.
+                                *worst = found;
                             }
                         }
                         if let Some(w) = results.peek() {
