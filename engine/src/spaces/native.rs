@@ -243,8 +243,9 @@ fn sum_of_products(a: &[f32], b: &[f32], factors: impl Fn(f32, f32) -> (f32, f32
 
 /// Below this many dimensions, rows are scored one by one: four rows'
 /// accumulators cost more to reduce than the shared query loads save
-/// (`list/` in `benches/benches/kernels.rs`: 0.7× at 50 dims, level at 128,
-/// 1.15× at 384, 1.4× at 768).
+/// (`list/` in `benches/benches/kernels.rs`, measured with the earlier
+/// auto-vectorised lanes: 0.7× at 50 dims, level at 128, 1.15× at 384,
+/// 1.4× at 768; the intrinsics kernels keep the same threshold).
 const BATCH_MIN_DIM: usize = 256;
 
 /// `out[i] = Σ factors(q, rows[i])`, four rows at a time: each block of the
