@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use cairn_benches::recall::recall_at;
-use cairn_benches::workload::{MetricName, Workload};
-use cairn_engine::{CollectionConfig, Engine, PointId, PointStruct, SearchRequest};
+use cairn_benches::workload::{upsert_all, MetricName, Workload};
+use cairn_engine::{CollectionConfig, Engine, PointId, SearchRequest};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -36,14 +36,7 @@ fn main() -> Result<()> {
             config.hnsw.ef_construct = 100;
             let c = engine.create_collection("bench", config)?;
             let started = Instant::now();
-            for (batch, rows) in w.base.data.chunks(10_000 * w.base.dim).enumerate() {
-                let points = rows
-                    .chunks_exact(w.base.dim)
-                    .enumerate()
-                    .map(|(i, v)| PointStruct::new((batch * 10_000 + i) as u64, v.to_vec(), None))
-                    .collect::<cairn_engine::Result<Vec<_>>>()?;
-                c.upsert(points)?;
-            }
+            upsert_all(&c, &w.base)?;
             eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
             // Persist the graph, so reopening does not replay the WAL.
             c.checkpoint()?;

@@ -208,6 +208,25 @@ pub fn exact_neighbors(
         .collect()
 }
 
+/// How many points `upsert_all` writes per call (one WAL record each).
+const UPSERT_BATCH: usize = 10_000;
+
+/// Upserts every row of `base` into `collection` with its row number as the
+/// point id, in batches, as an embedding application would load it.
+pub fn upsert_all(collection: &cairn_engine::Collection, base: &Vectors) -> Result<()> {
+    for (batch, rows) in base.data.chunks(UPSERT_BATCH * base.dim).enumerate() {
+        let points = rows
+            .chunks_exact(base.dim)
+            .enumerate()
+            .map(|(i, v)| {
+                cairn_engine::PointStruct::new((batch * UPSERT_BATCH + i) as u64, v.to_vec(), None)
+            })
+            .collect::<cairn_engine::Result<Vec<_>>>()?;
+        collection.upsert(points)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,10 +22,10 @@ use anyhow::{bail, Context, Result};
 use cairn_benches::ann_worker::{interleave, serve, Built, WorkerProcess};
 use cairn_benches::memory::rss;
 use cairn_benches::report::LibReport;
-use cairn_benches::workload::{read_vectors, MetricName, Workload};
+use cairn_benches::workload::{read_vectors, upsert_all, MetricName, Workload};
 use cairn_benches::{peers, plot, recall::recall_at};
 use cairn_datasets::{texmex, Vectors};
-use cairn_engine::{CollectionConfig, Engine, PointStruct, ScalarQuantization, SearchRequest};
+use cairn_engine::{CollectionConfig, Engine, ScalarQuantization, SearchRequest};
 use clap::Parser;
 
 const PYTHON_PEERS: &[&str] = &["hnswlib", "faiss", "usearch"];
@@ -278,14 +278,7 @@ fn cairn(
     let collection = engine.create_collection("bench", config)?;
     let (loaded, _) = rss();
     let started = Instant::now();
-    for (batch, rows) in base.data.chunks(10_000 * base.dim).enumerate() {
-        let points = rows
-            .chunks_exact(base.dim)
-            .enumerate()
-            .map(|(i, v)| PointStruct::new((batch * 10_000 + i) as u64, v.to_vec(), None))
-            .collect::<cairn_engine::Result<Vec<_>>>()?;
-        collection.upsert(points)?;
-    }
+    upsert_all(&collection, base)?;
     let built = Built {
         lib: name.into(),
         version: env!("CARGO_PKG_VERSION").into(),
