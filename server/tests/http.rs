@@ -679,6 +679,44 @@ async fn bad_bodies_get_400_413_415_and_422() {
         "format error",
     )
     .await;
+    // Search vectors are parsed straight into numbers: a wrong element is
+    // a 400 naming the rule, wherever the vector is.
+    for (path, body) in [
+        ("search", json!({"vector": [1, "a", 0], "limit": 1})),
+        ("query", json!({"query": [1, 0, null], "limit": 1})),
+        ("query", json!({"query": [[1, 0, 0]], "limit": 1})),
+    ] {
+        s.fails(
+            Method::POST,
+            &format!("/collections/b/points/{path}"),
+            Some(body),
+            StatusCode::BAD_REQUEST,
+            "a vector must be a list of numbers",
+        )
+        .await;
+    }
+    // A shape error comes first in the text, but the body is not JSON at
+    // all: still 422.
+    let search = format!("{}/collections/b/points/search", s.base);
+    let resp = s
+        .client
+        .post(&search)
+        .header("content-type", "application/json")
+        .body("{\"vector\": \"x\", \"limit\": 1, ")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // `application/…+json` is JSON too (as with axum's extractor).
+    let resp = s
+        .client
+        .post(&search)
+        .header("content-type", "application/vnd.api+json; charset=utf-8")
+        .body("{\"vector\": [1, 0, 0], \"limit\": 1}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         s.ok(Method::POST, "/collections/b/points/count", None)
             .await,

@@ -28,7 +28,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::envelope::ApiError;
-use super::models::{dense_vector, scored_json, PayloadSelector, SearchCommon, SearchParams};
+use super::models::{
+    dense_vector, scored_json, PayloadSelector, SearchCommon, SearchParams, VectorInput,
+};
 
 /// Model names that mean "BM25" in Qdrant's inference shape.
 const BM25_NAMES: &[&str] = &["bm25", "qdrant/bm25"];
@@ -39,7 +41,7 @@ pub struct Prefetch {
     #[serde(default, deserialize_with = "one_or_many")]
     pub prefetch: Vec<Prefetch>,
     #[serde(default)]
-    pub query: Option<Value>,
+    pub query: Option<VectorInput>,
     #[serde(default)]
     pub using: Option<String>,
     #[serde(default)]
@@ -69,7 +71,7 @@ pub struct QueryBody {
     #[serde(default, deserialize_with = "one_or_many")]
     pub prefetch: Vec<Prefetch>,
     #[serde(default)]
-    pub query: Option<Value>,
+    pub query: Option<VectorInput>,
     #[serde(default)]
     pub using: Option<String>,
     #[serde(flatten)]
@@ -213,7 +215,7 @@ fn embedder(
 /// One level of the query tree, resolved to engine terms.
 struct Node<'a> {
     prefetch: &'a [Prefetch],
-    query: Option<&'a Value>,
+    query: Option<&'a VectorInput>,
     using: Option<&'a str>,
     filter: Option<Filter>,
     params: Option<&'a SearchParams>,
@@ -267,7 +269,10 @@ fn run(c: &Collection, models: &ModelCache, node: Node<'_>) -> Result<Vec<Scored
             "`query` is required (a vector, a point id, text, or a fusion of prefetches)",
         )
     })?;
-    let query = parse(query, node.using)?;
+    let query = match query {
+        VectorInput::Dense(v) => Query::Vector(v),
+        VectorInput::Other(v) => parse(v, node.using)?,
+    };
     // With prefetches, a plain query re-ranks only what they found.
     let mut filter = node.filter.clone();
     if !node.prefetch.is_empty() && !matches!(query, Query::Fusion { .. }) {

@@ -8,7 +8,7 @@ use cairn_engine::Collection;
 use serde_json::Value;
 
 use super::envelope::{ok, ApiError, ApiResult, Body, Started};
-use super::models::{dense_vector, scored_json, Batch, SearchBody, SearchCommon};
+use super::models::{scored_json, Batch, SearchBody, SearchCommon};
 use super::query::{query_one, QueryBody};
 use super::state::AppState;
 
@@ -28,7 +28,7 @@ fn run(c: &Collection, vector: Vec<f32>, mut common: SearchCommon) -> Result<Vec
 }
 
 fn search_one(c: &Collection, body: SearchBody) -> Result<Vec<Value>, ApiError> {
-    let vector = dense_vector(body.vector, "vector")?;
+    let vector = body.vector.into_dense("vector")?;
     run(c, vector, body.common)
 }
 
