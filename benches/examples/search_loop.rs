@@ -4,6 +4,7 @@
 //! ```text
 //! cargo build --release -p cairn-benches --example search_loop
 //! target/release/examples/search_loop ../shared/datasets/glove-6b-50d-angular /tmp/glove-index 48 5
+//! target/release/examples/search_loop BASE.npy,QUERIES.npy /tmp/scifact-index 24 300
 //! perf record -g target/release/examples/search_loop … # or valgrind --tool=callgrind
 //! ```
 //!
@@ -21,12 +22,23 @@ use cairn_engine::{CollectionConfig, Engine, PointId, SearchRequest};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: search_loop DATASET_DIR INDEX_DIR [EF] [PASSES]";
+    let usage = "usage: search_loop DATASET_DIR|BASE_FILE,QUERY_FILE INDEX_DIR [EF] [PASSES]";
     let dataset = PathBuf::from(args.get(1).context(usage)?);
     let index = PathBuf::from(args.get(2).context(usage)?);
     let ef: usize = args.get(3).map_or(Ok(48), |s| s.parse())?;
     let passes: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
-    let w = Workload::from_dir(&dataset, MetricName::Cosine, 10, None, Some(5000))?;
+    let w = match dataset.to_str().and_then(|d| d.split_once(',')) {
+        Some((base, queries)) => Workload::from_files(
+            base.as_ref(),
+            queries.as_ref(),
+            None,
+            MetricName::Cosine,
+            10,
+            None,
+            Some(5000),
+        )?,
+        None => Workload::from_dir(&dataset, MetricName::Cosine, 10, None, Some(5000))?,
+    };
     let engine = Engine::open(&index)?;
     let collection = match engine.collection("bench") {
         Ok(c) => c,

@@ -32,7 +32,7 @@ use crate::types::{
     CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record, ScoredPoint,
     ScrollRequest, ScrollResult, SearchRequest, TextSearchRequest,
 };
-use crate::vector_storage::VectorStorage;
+use crate::vector_storage::{Rows, VectorStorage};
 
 /// Seed for graph levels; fixed so rebuilds are reproducible.
 const GRAPH_SEED: u64 = 0xCA1B_0000_0000_0001;
@@ -77,7 +77,7 @@ fn quantize(config: &CollectionConfig, vectors: &VectorStorage) -> Option<Quanti
 }
 
 struct Source<'a> {
-    vectors: &'a VectorStorage,
+    vectors: Rows<'a>,
     metric: Metric,
 }
 
@@ -376,7 +376,7 @@ impl Segment {
         }
         let nodes = self.graph.add_nodes(n);
         let src = Source {
-            vectors: &self.vectors,
+            vectors: self.vectors.rows(),
             metric: self.metric,
         };
         self.graph
@@ -635,7 +635,7 @@ impl Segment {
             }
             _ => {
                 let src = Source {
-                    vectors: &self.vectors,
+                    vectors: self.vectors.rows(),
                     metric: self.metric,
                 };
                 let q = SourceQuery { src: &src, query };
@@ -760,7 +760,7 @@ impl Segment {
         fresh.texts = self.texts.clone();
         let nodes = fresh.graph.add_nodes(fresh.vectors.len());
         let src = Source {
-            vectors: &fresh.vectors,
+            vectors: fresh.vectors.rows(),
             metric: fresh.metric,
         };
         fresh

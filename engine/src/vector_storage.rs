@@ -20,6 +20,21 @@ const VERSION: u32 = 1;
 const HEADER: usize = 64;
 const MIN_CAPACITY: usize = 64;
 
+/// A read view of the rows stored so far; see [`VectorStorage::rows`].
+#[derive(Clone, Copy)]
+pub struct Rows<'a> {
+    data: &'a [f32],
+    dim: usize,
+}
+
+impl<'a> Rows<'a> {
+    #[inline(always)]
+    pub fn get(&self, offset: u32) -> &'a [f32] {
+        let start = offset as usize * self.dim;
+        &self.data[start..start + self.dim]
+    }
+}
+
 pub struct VectorStorage {
     path: PathBuf,
     file: File,
@@ -150,6 +165,17 @@ impl VectorStorage {
     pub fn get(&self, offset: u32) -> &[f32] {
         let start = HEADER + offset as usize * self.dim * 4;
         bytemuck::cast_slice(&self.mmap[start..start + self.dim * 4])
+    }
+
+    /// Every stored row as one slice: what a graph walk reads from, one
+    /// bounds check per row instead of [`Self::get`]'s slice, cast and
+    /// alignment check (rows `len` and later, appended after this call,
+    /// are not in the view).
+    pub fn rows(&self) -> Rows<'_> {
+        Rows {
+            data: bytemuck::cast_slice(&self.mmap[HEADER..HEADER + self.len * self.dim * 4]),
+            dim: self.dim,
+        }
     }
 
     /// CRC-32 of rows `[from, to)`, continuing from `crc` of rows `[0, from)`.
