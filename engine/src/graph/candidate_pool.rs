@@ -8,11 +8,14 @@
 //! expanded after that (the worst result only gets nearer), so one sorted
 //! list of `ef` entries does both jobs: expand the nearest unexpanded entry
 //! until there is none. For the small `ef` of a search (tens to a few
-//! hundred), a binary search and a short `memmove` per admitted node cost
-//! less than sifting two heaps, and the result comes out already sorted.
+//! hundred), inserting each admitted node in place costs less than
+//! sifting two heaps, and the result comes out already sorted.
 //! Filtered searches keep the heaps: their results and candidates differ.
 
 use super::Neighbor;
+
+/// Pools up to this size insert by shifting entries one by one.
+const LINEAR_INSERT_UP_TO: usize = 32;
 
 #[derive(Clone, Copy)]
 struct Entry {
@@ -60,14 +63,28 @@ impl CandidatePool {
             }
             self.entries.pop();
         }
-        let at = self.entries.partition_point(|e| e.node < node);
-        self.entries.insert(
-            at,
-            Entry {
-                node,
-                expanded: false,
-            },
-        );
+        let entry = Entry {
+            node,
+            expanded: false,
+        };
+        let at = if self.capacity <= LINEAR_INSERT_UP_TO {
+            // One insertion-sort step from the end: for short lists this
+            // beats a binary search and a `memmove` call (+3% queries/s at
+            // ef 16 on SciFact), for long ones it is much slower (-28% at
+            // ef 256, -3% at ef 64).
+            self.entries.push(entry);
+            let mut at = self.entries.len() - 1;
+            while at > 0 && node < self.entries[at - 1].node {
+                self.entries[at] = self.entries[at - 1];
+                at -= 1;
+            }
+            self.entries[at] = entry;
+            at
+        } else {
+            let at = self.entries.partition_point(|e| e.node < node);
+            self.entries.insert(at, entry);
+            at
+        };
         self.next = self.next.min(at);
     }
 
@@ -131,9 +148,10 @@ mod tests {
     #[test]
     fn agrees_with_a_heap_of_the_best() {
         // Pseudo-random distances with ties; the pool must keep exactly the
-        // `cap` smallest (distance, id) pairs, in order.
+        // `cap` smallest (distance, id) pairs, in order, whichever way it
+        // inserts (one by one up to 32 entries, by binary search above).
         let mut x: u64 = 7;
-        for cap in [1, 2, 5, 16, 64] {
+        for cap in [1, 2, 5, 16, 64, 65, 200] {
             let mut pool = CandidatePool::new(cap);
             let mut heap = BinaryHeap::new();
             for id in 0..500u32 {
