@@ -33,14 +33,20 @@ use rayon::prelude::*;
 use candidate_pool::CandidatePool;
 use visited::with_visited;
 
-/// Asks the CPU to start loading the first cache lines of `v` (up to 256
-/// bytes; the hardware prefetcher follows longer runs on its own).
+/// How much of a vector or list [`prefetch`] asks for. The hardware
+/// prefetcher follows longer runs on its own; asking for 128 bytes rather
+/// than 256 measured +8% queries/s on GloVe (200-byte rows), level at
+/// 768-d and -1.5% on the in-cache SciFact set, in back-to-back runs.
+const PREFETCH_BYTES: usize = 128;
+
+/// Asks the CPU to start loading the first cache lines of `v` (up to
+/// [`PREFETCH_BYTES`]).
 #[inline(always)]
 pub fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let bytes = std::mem::size_of_val(v).min(256);
+        let bytes = std::mem::size_of_val(v).min(PREFETCH_BYTES);
         let p = v.as_ptr().cast::<i8>();
         for offset in (0..bytes).step_by(64) {
             // SAFETY: prefetching is a hint; it never faults, and the address
