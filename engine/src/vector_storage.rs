@@ -163,14 +163,12 @@ impl VectorStorage {
 
     #[inline(always)]
     pub fn get(&self, offset: u32) -> &[f32] {
-        let start = HEADER + offset as usize * self.dim * 4;
-        bytemuck::cast_slice(&self.mmap[start..start + self.dim * 4])
+        self.rows().get(offset)
     }
 
-    /// Every stored row as one slice: what a graph walk reads from, one
-    /// bounds check per row instead of [`Self::get`]'s slice, cast and
-    /// alignment check (rows `len` and later, appended after this call,
-    /// are not in the view).
+    /// Every stored row as one slice: what a graph walk reads from, so the
+    /// map is sliced and cast once per walk and each row costs one bounds
+    /// check (rows appended after this call are not in the view).
     pub fn rows(&self) -> Rows<'_> {
         Rows {
             data: bytemuck::cast_slice(&self.mmap[HEADER..HEADER + self.len * self.dim * 4]),

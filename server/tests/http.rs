@@ -698,24 +698,24 @@ async fn bad_bodies_get_400_413_415_and_422() {
     // A shape error comes first in the text, but the body is not JSON at
     // all: still 422.
     let search = format!("{}/collections/b/points/search", s.base);
-    let resp = s
-        .client
-        .post(&search)
-        .header("content-type", "application/json")
-        .body("{\"vector\": \"x\", \"limit\": 1, ")
-        .send()
+    let post_raw = |content_type: &'static str, body: &'static str| {
+        s.client
+            .post(&search)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let resp = post_raw("application/json", "{\"vector\": \"x\", \"limit\": 1, ")
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // `application/…+json` is JSON too (as with axum's extractor).
-    let resp = s
-        .client
-        .post(&search)
-        .header("content-type", "application/vnd.api+json; charset=utf-8")
-        .body("{\"vector\": [1, 0, 0], \"limit\": 1}")
-        .send()
-        .await
-        .expect("send");
+    let resp = post_raw(
+        "application/vnd.api+json; charset=utf-8",
+        "{\"vector\": [1, 0, 0], \"limit\": 1}",
+    )
+    .await
+    .expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         s.ok(Method::POST, "/collections/b/points/count", None)
