@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -49,7 +49,8 @@ const WRITER_MEMORY: usize = 15_000_000;
 pub struct TextIndex {
     field: String,
     dir: PathBuf,
-    writer: Mutex<IndexWriter>,
+    /// `None` only while `Drop` closes it.
+    writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
     id: Field,
     text: Field,
@@ -135,7 +136,7 @@ impl TextIndex {
         Ok(TextIndex {
             field: field.to_string(),
             dir: dir.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             reader,
             id,
             text,
@@ -200,7 +201,7 @@ impl TextIndex {
         let index = Index::create_in_dir(dir, schema).map_err(|e| err(dir, "create", e))?;
         let text = TextIndex::from_index(field, dir, index, 0)?;
         {
-            let writer = text.writer.lock();
+            let writer = text.writer()?;
             for (id, body) in docs {
                 writer
                     .add_document(text.document(id, &body))
@@ -226,8 +227,13 @@ impl TextIndex {
         doc
     }
 
+    fn writer(&self) -> Result<MappedMutexGuard<'_, IndexWriter>> {
+        MutexGuard::try_map(self.writer.lock(), Option::as_mut)
+            .map_err(|_| err(&self.dir, "writer", "closed"))
+    }
+
     fn commit(&self, seq: u64) -> Result<()> {
-        let mut writer = self.writer.lock();
+        let mut writer = self.writer()?;
         self.commit_locked(&mut writer, seq)
     }
 
@@ -261,7 +267,7 @@ impl TextIndex {
     /// Re-states the text of the points a write at `seq` touched: `None`
     /// removes a point, `Some(text)` replaces its text. Committed later.
     pub fn update(&self, seq: u64, changes: &[(PointId, Option<String>)]) -> Result<()> {
-        let writer = self.writer.lock();
+        let writer = self.writer()?;
         for (id, body) in changes {
             writer.delete_term(Term::from_field_text(self.id, &id.to_string()));
             if let Some(body) = body {
@@ -280,7 +286,7 @@ impl TextIndex {
         if !self.dirty.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let mut writer = self.writer.lock();
+        let mut writer = self.writer()?;
         if self.dirty.load(Ordering::SeqCst) {
             let seq = self.written.load(Ordering::SeqCst);
             self.commit_locked(&mut writer, seq)?;
@@ -370,6 +376,22 @@ impl TextIndex {
     pub fn documents(&self) -> Result<u64> {
         self.refresh()?;
         Ok(self.reader.searcher().num_docs())
+    }
+}
+
+/// Waits for the writer's background merges before the index closes.
+/// Dropping a tantivy writer only stops them from being recorded: a merge
+/// still running ends with a garbage collection that knows nothing of
+/// later sessions, and deletes the segment files the next session to open
+/// this directory committed (seen as "file does not exist" on open, and a
+/// rebuild).
+impl Drop for TextIndex {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.get_mut().take() {
+            if let Err(e) = writer.wait_merging_threads() {
+                tracing::warn!(field = %self.field, error = %e, "text index merge failed at close");
+            }
+        }
     }
 }
 
