@@ -5,12 +5,15 @@
 //! cargo build --release -p cairn-benches --example search_loop
 //! target/release/examples/search_loop ../shared/datasets/glove-6b-50d-angular /tmp/glove-index 48 5
 //! target/release/examples/search_loop BASE.npy,QUERIES.npy /tmp/scifact-index 24 300
+//! target/release/examples/search_loop synthetic:768:100000 /tmp/s768-int8 64 3 int8
 //! perf record -g target/release/examples/search_loop … # or valgrind --tool=callgrind
 //! ```
 //!
 //! The first run builds the collection under INDEX_DIR (M=16,
-//! ef_construction=100, as `ann` does); later runs reopen it, so the build
-//! stays out of the profile. Prints recall@10 and queries/s per pass.
+//! ef_construction=100, as `ann` does; with int8 codes when the fifth
+//! argument is `int8`); later runs reopen it, so the build stays out of the
+//! profile. `synthetic:DIM:N` is `ann --synthetic DIM --synthetic-n N`'s
+//! data with its first 1,000 queries. Prints recall@10 and queries/s per pass.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,26 +21,35 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use cairn_benches::recall::recall_at;
 use cairn_benches::workload::{upsert_all, MetricName, Workload};
-use cairn_engine::{CollectionConfig, Engine, PointId, SearchRequest};
+use cairn_engine::{CollectionConfig, Engine, PointId, ScalarQuantization, SearchRequest};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: search_loop DATASET_DIR|BASE_FILE,QUERY_FILE INDEX_DIR [EF] [PASSES]";
+    let usage =
+        "usage: search_loop DATASET_DIR|BASE_FILE,QUERY_FILE|synthetic:DIM:N INDEX_DIR [EF] [PASSES] [int8]";
     let dataset = PathBuf::from(args.get(1).context(usage)?);
     let index = PathBuf::from(args.get(2).context(usage)?);
     let ef: usize = args.get(3).map_or(Ok(48), |s| s.parse())?;
     let passes: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
-    let w = match dataset.to_str().and_then(|d| d.split_once(',')) {
-        Some((base, queries)) => Workload::from_files(
-            base.as_ref(),
-            queries.as_ref(),
-            None,
-            MetricName::Cosine,
-            10,
-            None,
-            Some(5000),
-        )?,
-        None => Workload::from_dir(&dataset, MetricName::Cosine, 10, None, Some(5000))?,
+    let int8 = args.get(5).is_some_and(|s| s == "int8");
+    let name = dataset.to_str().unwrap_or_default();
+    let w = match name.strip_prefix("synthetic:") {
+        Some(spec) => {
+            let (dim, n) = spec.split_once(':').context(usage)?;
+            Workload::synthetic(n.parse()?, 1000, dim.parse()?, MetricName::Cosine, 10)
+        }
+        None => match name.split_once(',') {
+            Some((base, queries)) => Workload::from_files(
+                base.as_ref(),
+                queries.as_ref(),
+                None,
+                MetricName::Cosine,
+                10,
+                None,
+                Some(5000),
+            )?,
+            None => Workload::from_dir(&dataset, MetricName::Cosine, 10, None, Some(5000))?,
+        },
     };
     let engine = Engine::open(&index)?;
     let collection = match engine.collection("bench") {
@@ -46,6 +58,7 @@ fn main() -> Result<()> {
             let mut config = CollectionConfig::new(w.base.dim, MetricName::Cosine.distance());
             config.hnsw.m = 16;
             config.hnsw.ef_construct = 100;
+            config.quantization = int8.then(ScalarQuantization::default);
             let c = engine.create_collection("bench", config)?;
             let started = Instant::now();
             upsert_all(&c, &w.base)?;

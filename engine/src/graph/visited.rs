@@ -27,16 +27,16 @@ impl VisitedSet {
         }
     }
 
-    /// Marks `node`; true if it was not marked yet in this search.
+    /// Marks `node`; true if it was not marked yet in this search. The
+    /// mark is stored either way, so callers can use the answer without a
+    /// branch (whether a neighbour was seen is a coin toss the branch
+    /// predictor loses).
     #[inline(always)]
     pub fn insert(&mut self, node: u32) -> bool {
         let mark = &mut self.marks[node as usize];
-        if *mark == self.epoch {
-            false
-        } else {
-            *mark = self.epoch;
-            true
-        }
+        let new = *mark != self.epoch;
+        *mark = self.epoch;
+        new
     }
 }
 

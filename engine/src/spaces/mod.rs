@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn many_rows_agree_with_one_by_one() {
-        for dim in [3, 16, 50, 384, 770] {
+        for dim in [3, 16, 31, 32, 33, 50, 128, 384, 770] {
             let q: Vec<f32> = (0..dim)
                 .map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5)
                 .collect();

@@ -231,11 +231,12 @@ fn sum_of_products(a: &[f32], b: &[f32], factors: impl Fn(f32, f32) -> (f32, f32
 }
 
 /// Below this many dimensions, rows are scored one by one: four rows'
-/// accumulators cost more to reduce than the shared query loads save
-/// (`list/` in `benches/benches/kernels.rs`, measured with the earlier
-/// auto-vectorised lanes: 0.7× at 50 dims, level at 128, 1.15× at 384,
-/// 1.4× at 768; the intrinsics kernels keep the same threshold).
-const BATCH_MIN_DIM: usize = 256;
+/// accumulators would cost more to reduce than the shared query loads
+/// save. With the auto-vectorised lanes the four-row kernel measured 0.7×
+/// at 50 dims and level at 128, so the threshold was 256; with the
+/// intrinsics kernels it measured +10% queries/s in the SciFact (128-d)
+/// search loop and +2% on GloVe (50-d), three pairs each, so it is 32.
+const BATCH_MIN_DIM: usize = 32;
 
 /// `out[i] = Σ factors(q, rows[i])`: see [`by_rows`].
 #[inline(always)]
