@@ -164,6 +164,11 @@ mod tests {
                 NativeKernel::dot_many(&q, rows[..count].iter().map(|r| &r[..]), &mut dots);
                 NativeKernel::l2sq_many(&q, rows[..count].iter().map(|r| &r[..]), &mut l2s);
                 for (i, r) in rows[..count].iter().enumerate() {
+                    // Bit for bit what the one-row kernel gives: the graph
+                    // scores through `*_many`, exact scans and rescoring
+                    // one by one, and both must report the same score.
+                    assert_eq!(dots[i].to_bits(), NativeKernel::dot(&q, r).to_bits());
+                    assert_eq!(l2s[i].to_bits(), NativeKernel::l2sq(&q, r).to_bits());
                     assert!(
                         (dots[i] - ScalarKernel::dot(&q, r)).abs() < tol,
                         "dim {dim} row {i}"
