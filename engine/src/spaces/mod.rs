@@ -167,8 +167,9 @@ mod tests {
                     // Bit for bit what the one-row kernel gives: the graph
                     // scores through `*_many`, exact scans and rescoring
                     // one by one, and both must report the same score.
-                    assert_eq!(dots[i].to_bits(), NativeKernel::dot(&q, r).to_bits());
-                    assert_eq!(l2s[i].to_bits(), NativeKernel::l2sq(&q, r).to_bits());
+                    let (dot, l2sq) = (NativeKernel::dot(&q, r), NativeKernel::l2sq(&q, r));
+                    assert_eq!(dots[i].to_bits(), dot.to_bits(), "dim {dim} row {i}");
+                    assert_eq!(l2s[i].to_bits(), l2sq.to_bits(), "dim {dim} row {i}");
                     assert!(
                         (dots[i] - ScalarKernel::dot(&q, r)).abs() < tol,
                         "dim {dim} row {i}"
