@@ -29,7 +29,8 @@ use serde_json::{json, Value};
 
 use super::envelope::ApiError;
 use super::models::{
-    dense_vector, scored_json, PayloadSelector, SearchCommon, SearchParams, VectorInput,
+    dense_vector, read_search_map, scored_json, PayloadSelector, SearchCommon, SearchParams,
+    VectorInput,
 };
 
 /// Model names that mean "BM25" in Qdrant's inference shape.
@@ -66,16 +67,54 @@ pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Prefetc
 }
 
 /// The body of `POST …/points/query`.
-#[derive(Deserialize)]
 pub struct QueryBody {
-    #[serde(default, deserialize_with = "one_or_many")]
     pub prefetch: Vec<Prefetch>,
-    #[serde(default)]
     pub query: Option<VectorInput>,
-    #[serde(default)]
     pub using: Option<String>,
-    #[serde(flatten)]
     pub common: SearchCommon,
+}
+
+/// [`one_or_many`] as a type, for reading it with `next_value`.
+struct Prefetches(Vec<Prefetch>);
+
+impl<'de> Deserialize<'de> for Prefetches {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        one_or_many(d).map(Prefetches)
+    }
+}
+
+impl<'de> Deserialize<'de> for QueryBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = QueryBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a query request object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<QueryBody, A::Error> {
+                let (mut prefetch, mut query, mut using) = (Vec::new(), None, None);
+                let common = read_search_map(map, |key, map| {
+                    match key {
+                        "prefetch" => prefetch = map.next_value::<Prefetches>()?.0,
+                        "query" => query = map.next_value()?,
+                        "using" => using = map.next_value()?,
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                Ok(QueryBody {
+                    prefetch,
+                    query,
+                    using,
+                    common,
+                })
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 enum Query {

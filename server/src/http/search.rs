@@ -45,6 +45,13 @@ async fn with_collection<T: Send + 'static>(
         // A panic must become a 500, not abort the pool's thread.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&c)));
         let _ = done.send(outcome);
+        // Give the core away between searches. The kernel here preempts a
+        // busy thread only at its 4 ms tick, so without this a search
+        // thread keeps its core while the HTTP workers that would parse
+        // the next request or send this answer wait: under 32 clients a
+        // search's own time had a p99 of 2 ms for a p50 of 0.16 ms. With
+        // nothing else runnable the call returns at once.
+        std::thread::yield_now();
     });
     match result.await {
         Ok(Ok(answer)) => answer,
