@@ -5,6 +5,9 @@ mod commands;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let filter = std::env::var("CAIRN_LOG")
         .unwrap_or_else(|_| "warn,cairn=info,cairn_server=info,tower_http=info".into());
