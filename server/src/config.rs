@@ -31,6 +31,11 @@ pub struct ServeConfig {
     /// served. 0 means one per CPU. Running more than the CPUs only makes
     /// them share cores and caches, so every answer in flight is slower.
     pub search_threads: usize,
+    /// Threads that read requests and write answers (parsing the JSON,
+    /// the sockets). 0 means one per three CPUs, at least one: a 768-d
+    /// search spends about a third of its CPU time there, and an idle
+    /// spare thread only competes with the search threads for the cores.
+    pub http_threads: usize,
     /// The catalog, backups and health thresholds.
     #[serde(flatten)]
     pub sidecars: SidecarConfig,
@@ -190,6 +195,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("open_health_endpoints", &self.open_health_endpoints)
             .field("tls_cert", &self.tls_cert)
             .field("search_threads", &self.search_threads)
+            .field("http_threads", &self.http_threads)
             .field("sidecars", &self.sidecars)
             .finish()
     }
@@ -207,6 +213,7 @@ impl Default for ServeConfig {
             tls_cert: None,
             tls_key: None,
             search_threads: 0,
+            http_threads: 0,
             sidecars: SidecarConfig::default(),
         }
     }
@@ -230,6 +237,14 @@ pub struct ServeOverrides {
 }
 
 impl ServeConfig {
+    /// `http_threads`, with 0 resolved to one per three CPUs, at least one.
+    pub fn http_thread_count(&self) -> usize {
+        match self.http_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 3).max(1)),
+            n => n,
+        }
+    }
+
     /// The settings a command-line tool reads: the file, the variables, and
     /// `--data-dir`.
     pub fn load_for_tool(file: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
@@ -286,6 +301,18 @@ mod tests {
             printed.contains("postgres://cairn:***@db:5432/meta"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn http_threads_come_from_toml_and_zero_means_a_third_of_the_cpus() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("cairn.toml");
+        std::fs::write(&file, "http_threads = 3\nsearch_threads = 1\n").expect("write");
+        let config = ServeConfig::load_for_tool(Some(&file), None).expect("load");
+        assert_eq!((config.http_thread_count(), config.search_threads), (3, 1));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let auto = ServeConfig::default().http_thread_count();
+        assert_eq!(auto, (cpus / 3).max(1));
     }
 
     #[test]

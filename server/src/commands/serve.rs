@@ -17,7 +17,11 @@ pub fn run(data_dir: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
             tls_key: args.tls_key,
         },
     )?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.http_thread_count())
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
