@@ -477,21 +477,14 @@ impl QuantizationParams {
 /// `#[serde(flatten)]`: flatten buffers the whole body, query vector
 /// included, as a tree of serde values before reading it a second time,
 /// and that was a fifth of the HTTP workers' time on 768-d queries.
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct SearchCommon {
-    #[serde(default)]
     pub filter: Option<Value>,
-    #[serde(default)]
     pub limit: Option<usize>,
-    #[serde(default)]
     pub offset: Option<usize>,
-    #[serde(default)]
     pub params: Option<SearchParams>,
-    #[serde(default)]
     pub score_threshold: Option<f32>,
-    #[serde(default)]
     pub with_payload: PayloadSelector,
-    #[serde(default, deserialize_with = "with_vector")]
     pub with_vector: bool,
 }
 
