@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::checkpoint::PointsData;
 use crate::error::{EngineError, Result};
 use crate::filter::{Condition, Filter};
-use crate::graph::{Graph, Neighbor, SourceQuery, VectorSource};
+use crate::graph::{prefetch_up_to, Graph, Neighbor, SourceQuery, VectorSource};
 use crate::id_tracker::IdTracker;
 use crate::operation::Operation;
 use crate::payload_index::PayloadIndex;
@@ -38,6 +38,12 @@ use crate::vector_storage::{Rows, VectorStorage};
 const GRAPH_SEED: u64 = 0xCA1B_0000_0000_0001;
 /// How many points the selectivity estimate of an unindexed filter samples.
 const ESTIMATE_SAMPLE: usize = 512;
+/// How much of each full-precision row the int8 path prefetches before
+/// rescoring its candidates; the hardware prefetcher streams the rest. A
+/// top 10's 40 rescored 768-d rows took 15.6 µs without prefetching, 10.0 µs
+/// at 128 bytes, 9.7 µs at 512 and 10.6 µs at whole rows (modes alternated
+/// query by query in one `search_loop synthetic:768:100000 … 64 80 int8`).
+const RESCORE_PREFETCH_BYTES: usize = 512;
 
 pub struct Segment {
     config: CollectionConfig,
@@ -625,6 +631,11 @@ impl Segment {
                 };
                 let mut found = self.graph.search(&codes.query(query), keep, ef, accept);
                 if params.rescore {
+                    // Start every row's load before the first is read, so the
+                    // misses overlap rather than stall one by one.
+                    for n in &found {
+                        prefetch_up_to(self.vectors.get(n.id), RESCORE_PREFETCH_BYTES);
+                    }
                     for n in &mut found {
                         n.dist = self.metric.distance(query, self.vectors.get(n.id));
                     }
