@@ -15,15 +15,18 @@
 //!   row: what the graph does per expanded node.
 //! - `scan/<impl>/768`: one query against 65,536 vectors (192 MiB), as an
 //!   exact scan does: this is where memory bandwidth caps a kernel.
-//! - `int8/dot/<dim>`: the integer kernel over int8 codes that a
+//! - `int8/dot/<impl>/<dim>`: the integer kernel over int8 codes that a
 //!   quantized collection walks its graph with (throughput counts the bytes
-//!   of the *f32* vectors they stand in for, so GB/s compare like for like).
-//! - `scan/int8/768`: the same scan over the 48 MiB of codes.
+//!   of the *f32* vectors they stand in for, so GB/s compare like for like);
+//!   `native` is what the engine runs (AVX-512 VNNI where the CPU has it),
+//!   `without_vnni` the AVX2 kernel beside it.
+//! - `scan/int8/768`: the same scan over the 48 MiB of codes (and
+//!   `scan/int8_without_vnni/768` with the AVX2 kernel).
 //! - `memory_read`: summing a 256 MiB buffer of u64, the machine's ceiling.
 
 use std::hint::black_box;
 
-use cairn_engine::spaces::int8::dot_u8;
+use cairn_engine::spaces::int8::{dot_u8, dot_u8_without_vnni};
 use cairn_engine::spaces::{Kernel, Metric, NativeKernel, ScalarKernel, SimdKernel};
 use cairn_engine::Distance;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -70,6 +73,9 @@ fn int8_kernels(c: &mut Criterion) {
         group.throughput(Throughput::Bytes((2 * dim * 4) as u64));
         group.bench_with_input(BenchmarkId::new("native", dim), &dim, |bench, _| {
             bench.iter(|| dot_u8(black_box(&a), black_box(&b)))
+        });
+        group.bench_with_input(BenchmarkId::new("without_vnni", dim), &dim, |bench, _| {
+            bench.iter(|| dot_u8_without_vnni(black_box(&a), black_box(&b)))
         });
     }
     group.finish();
@@ -147,6 +153,14 @@ fn scan(c: &mut Criterion) {
             black_box(&coded)
                 .chunks_exact(dim)
                 .map(|v| dot_u8(&cq, v))
+                .max()
+        })
+    });
+    group.bench_function(BenchmarkId::new("int8_without_vnni", dim), |b| {
+        b.iter(|| {
+            black_box(&coded)
+                .chunks_exact(dim)
+                .map(|v| dot_u8_without_vnni(&cq, v))
                 .max()
         })
     });
