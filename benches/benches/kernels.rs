@@ -148,24 +148,22 @@ fn scan(c: &mut Criterion) {
     // counts the f32 bytes they replace).
     let coded: Vec<u8> = (0..rows).flat_map(|r| codes(dim, r as u32)).collect();
     let cq = codes(dim, 7);
-    group.bench_function(BenchmarkId::new("int8", dim), |b| {
-        b.iter(|| {
-            black_box(&coded)
-                .chunks_exact(dim)
-                .map(|v| dot_u8(&cq, v))
-                .max()
-        })
-    });
-    group.bench_function(BenchmarkId::new("int8_without_vnni", dim), |b| {
-        b.iter(|| {
-            black_box(&coded)
-                .chunks_exact(dim)
-                .map(|v| dot_u8_without_vnni(&cq, v))
-                .max()
-        })
-    });
+    let int8: [(&str, CodeDot); 2] = [("int8", dot_u8), ("int8_without_vnni", dot_u8_without_vnni)];
+    for (name, dot) in int8 {
+        group.bench_function(BenchmarkId::new(name, dim), |b| {
+            b.iter(|| {
+                black_box(&coded)
+                    .chunks_exact(dim)
+                    .map(|v| dot(&cq, v))
+                    .max()
+            })
+        });
+    }
     group.finish();
 }
+
+/// An int8 code kernel, as `dot_u8`.
+type CodeDot = fn(&[u8], &[u8]) -> u32;
 
 fn memory_read(c: &mut Criterion) {
     let words: Vec<u64> = (0..(256usize << 20) / 8).map(|i| i as u64).collect();
