@@ -18,16 +18,12 @@ pub fn dot_u8(a: &[u8], b: &[u8]) -> u32 {
         // SAFETY: the CPU supports AVX-512 F, BW and VNNI (checked just above).
         return unsafe { vnni::dot_u8(a, b) };
     }
-    #[cfg(target_arch = "x86_64")]
-    if super::native::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { x86::dot_u8(a, b) };
-    }
-    dot_lanes(a, b)
+    dot_u8_without_vnni(a, b)
 }
 
 /// [`dot_u8`] without the AVX-512 VNNI kernel (AVX2 where the CPU has it,
 /// else portable), so the kernels benchmark can put the two side by side.
+#[inline(always)]
 pub fn dot_u8_without_vnni(a: &[u8], b: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if super::native::avx2_fma() {
