@@ -20,12 +20,16 @@
 //!   of the *f32* vectors they stand in for, so GB/s compare like for like);
 //!   `native` is what the engine runs (AVX-512 VNNI where the CPU has it),
 //!   `without_vnni` the AVX2 kernel beside it.
+//! - `int4/dot/native/<dim>`: the kernel between a query's int8 codes and
+//!   a row's packed int4 codes (half the bytes of int8), same accounting.
 //! - `scan/int8/768`: the same scan over the 48 MiB of codes (and
-//!   `scan/int8_without_vnni/768` with the AVX2 kernel).
+//!   `scan/int8_without_vnni/768` with the AVX2 kernel); `scan/int4/768`
+//!   over the 24 MiB of packed int4 codes.
 //! - `memory_read`: summing a 256 MiB buffer of u64, the machine's ceiling.
 
 use std::hint::black_box;
 
+use cairn_engine::spaces::int4::{dot_u8_u4, pack, packed_len};
 use cairn_engine::spaces::int8::{dot_u8, dot_u8_without_vnni};
 use cairn_engine::spaces::{Kernel, Metric, NativeKernel, ScalarKernel, SimdKernel};
 use cairn_engine::Distance;
@@ -79,6 +83,30 @@ fn int8_kernels(c: &mut Criterion) {
         });
     }
     group.finish();
+    let mut group = c.benchmark_group("int4/dot");
+    for dim in [50, 384, 768, 1536, 4096] {
+        let (q, row) = (padded_query(dim, 1), packed(dim, 2));
+        group.throughput(Throughput::Bytes((2 * dim * 4) as u64));
+        group.bench_with_input(BenchmarkId::new("native", dim), &dim, |bench, _| {
+            bench.iter(|| dot_u8_u4(black_box(&q), black_box(&row)))
+        });
+    }
+    group.finish();
+}
+
+/// A query's int8 codes, zero-padded to the packed rows' length.
+fn padded_query(dim: usize, seed: u32) -> Vec<u8> {
+    let mut q = codes(dim, seed);
+    q.resize(packed_len(dim) * 2, 0);
+    q
+}
+
+/// A row of `dim` int4 codes, packed.
+fn packed(dim: usize, seed: u32) -> Vec<u8> {
+    let levels: Vec<u8> = codes(dim, seed).iter().map(|c| c >> 4).collect();
+    let mut row = vec![0u8; packed_len(dim)];
+    pack(&levels, &mut row);
+    row
 }
 
 fn bench_pair<K: Kernel>(
@@ -159,6 +187,16 @@ fn scan(c: &mut Criterion) {
             })
         });
     }
+    let packed_rows: Vec<u8> = (0..rows).flat_map(|r| packed(dim, r as u32)).collect();
+    let pq = padded_query(dim, 7);
+    group.bench_function(BenchmarkId::new("int4", dim), |b| {
+        b.iter(|| {
+            black_box(&packed_rows)
+                .chunks_exact(packed_len(dim))
+                .map(|v| dot_u8_u4(&pq, v))
+                .max()
+        })
+    });
     group.finish();
 }
 

@@ -10,8 +10,8 @@
 //! ```
 //!
 //! The first run builds the collection under INDEX_DIR (M=16,
-//! ef_construction=100, as `ann` does; with int8 codes when the fifth
-//! argument is `int8`); later runs reopen it, so the build stays out of the
+//! ef_construction=100, as `ann` does; with int8 or int4 codes when the
+//! fifth argument is `int8` or `int4`); later runs reopen it, so the build stays out of the
 //! profile. `synthetic:DIM:N` is `ann --synthetic DIM --synthetic-n N`'s
 //! data with its first 1,000 queries. Prints recall@10 and queries/s per pass.
 
@@ -21,17 +21,24 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use cairn_benches::recall::recall_at;
 use cairn_benches::workload::{upsert_all, MetricName, Workload};
-use cairn_engine::{CollectionConfig, Engine, PointId, ScalarQuantization, SearchRequest};
+use cairn_engine::{
+    CollectionConfig, Engine, PointId, ScalarQuantization, ScalarType, SearchRequest,
+};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let usage =
-        "usage: search_loop DATASET_DIR|BASE_FILE,QUERY_FILE|synthetic:DIM:N INDEX_DIR [EF] [PASSES] [int8]";
+        "usage: search_loop DATASET_DIR|BASE_FILE,QUERY_FILE|synthetic:DIM:N INDEX_DIR [EF] [PASSES] [int8|int4]";
     let dataset = PathBuf::from(args.get(1).context(usage)?);
     let index = PathBuf::from(args.get(2).context(usage)?);
     let ef: usize = args.get(3).map_or(Ok(48), |s| s.parse())?;
     let passes: usize = args.get(4).map_or(Ok(5), |s| s.parse())?;
-    let int8 = args.get(5).is_some_and(|s| s == "int8");
+    let quantization = match args.get(5).map(String::as_str) {
+        None => None,
+        Some("int8") => Some(ScalarQuantization::of(ScalarType::Int8)),
+        Some("int4") => Some(ScalarQuantization::of(ScalarType::Int4)),
+        Some(_) => anyhow::bail!(usage),
+    };
     let name = dataset.to_str().unwrap_or_default();
     let w = match name.strip_prefix("synthetic:") {
         Some(spec) => {
@@ -58,7 +65,7 @@ fn main() -> Result<()> {
             let mut config = CollectionConfig::new(w.base.dim, MetricName::Cosine.distance());
             config.hnsw.m = 16;
             config.hnsw.ef_construct = 100;
-            config.quantization = int8.then(ScalarQuantization::default);
+            config.quantization = quantization;
             let c = engine.create_collection("bench", config)?;
             let started = Instant::now();
             upsert_all(&c, &w.base)?;

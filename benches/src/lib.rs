@@ -16,6 +16,7 @@
 //! The harness code lives here; the binaries only parse flags and print.
 
 pub mod ann_worker;
+pub mod cairn_variant;
 pub mod load;
 pub mod memory;
 pub mod peers;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use cairn_datasets::Vectors;
+use cairn_engine::ScalarQuantization;
 use parking_lot::RwLock;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -114,14 +115,20 @@ impl Cairn {
         })
     }
 
-    /// Creates the collection (with int8 quantization when `int8`) and
-    /// loads the base vectors.
-    pub async fn load(&self, m: usize, ef_construction: usize, int8: bool) -> Result<()> {
+    /// Creates the collection (quantized as `quantization` says) and loads
+    /// the base vectors.
+    pub async fn load(
+        &self,
+        m: usize,
+        ef_construction: usize,
+        quantization: Option<&ScalarQuantization>,
+    ) -> Result<()> {
         let c = format!("{}/collections/bench", self.url);
-        let quantization = if int8 {
-            json!({"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}})
-        } else {
-            Value::Null
+        let quantization = match quantization {
+            Some(q) => json!({"scalar": {
+                "type": q.kind.name(), "quantile": q.quantile, "always_ram": true
+            }}),
+            None => Value::Null,
         };
         let r = self
             .http

@@ -17,7 +17,8 @@ use crate::file_format::{read_framed, read_framed_versions, write_framed};
 use crate::graph::Graph;
 use crate::id_tracker::IdTrackerData;
 use crate::types::{
-    CollectionConfig, Distance, HnswConfig, Payload, PayloadSchemaType, ScalarQuantization,
+    CollectionConfig, Distance, EmbeddingConfig, HnswConfig, Payload, PayloadSchemaType,
+    ScalarQuantizationV1,
 };
 
 const META_MAGIC: &[u8; 8] = b"CAIRNCKP";
@@ -25,8 +26,9 @@ const GRAPH_MAGIC: &[u8; 8] = b"CAIRNGRF";
 const POINTS_MAGIC: &[u8; 8] = b"CAIRNPTS";
 const VERSION: u32 = 1;
 /// Version 2 added `CollectionConfig::quantization`, version 3
-/// `CollectionConfig::embedding`; versions 1 and 2 still read.
-const META_VERSION: u32 = 3;
+/// `CollectionConfig::embedding`, version 4 `ScalarQuantization::kind`;
+/// every older version still reads.
+const META_VERSION: u32 = 4;
 pub const META_FILE: &str = "checkpoint.bin";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,7 +75,7 @@ impl From<CheckpointMetaV1> for CheckpointMeta {
 struct CheckpointMetaV2 {
     generation: u64,
     applied_seq: u64,
-    config: (usize, Distance, HnswConfig, Option<ScalarQuantization>),
+    config: (usize, Distance, HnswConfig, Option<ScalarQuantizationV1>),
     payload_indexes: Vec<(String, PayloadSchemaType)>,
     vectors_file: String,
     vectors_len: u64,
@@ -83,20 +85,55 @@ struct CheckpointMetaV2 {
 impl From<CheckpointMetaV2> for CheckpointMeta {
     fn from(v2: CheckpointMetaV2) -> Self {
         let (dim, distance, hnsw, quantization) = v2.config;
-        CheckpointMeta {
+        CheckpointMetaV3 {
             generation: v2.generation,
             applied_seq: v2.applied_seq,
-            config: CollectionConfig {
-                dim,
-                distance,
-                hnsw,
-                quantization,
-                embedding: None,
-            },
+            config: (dim, distance, hnsw, quantization, None),
             payload_indexes: v2.payload_indexes,
             vectors_file: v2.vectors_file,
             vectors_len: v2.vectors_len,
             vectors_crc: v2.vectors_crc,
+        }
+        .into()
+    }
+}
+
+/// `CheckpointMeta` as version 3 wrote it (quantization always int8).
+#[derive(Deserialize)]
+struct CheckpointMetaV3 {
+    generation: u64,
+    applied_seq: u64,
+    #[allow(clippy::type_complexity)]
+    config: (
+        usize,
+        Distance,
+        HnswConfig,
+        Option<ScalarQuantizationV1>,
+        Option<EmbeddingConfig>,
+    ),
+    payload_indexes: Vec<(String, PayloadSchemaType)>,
+    vectors_file: String,
+    vectors_len: u64,
+    vectors_crc: u32,
+}
+
+impl From<CheckpointMetaV3> for CheckpointMeta {
+    fn from(v3: CheckpointMetaV3) -> Self {
+        let (dim, distance, hnsw, quantization, embedding) = v3.config;
+        CheckpointMeta {
+            generation: v3.generation,
+            applied_seq: v3.applied_seq,
+            config: CollectionConfig {
+                dim,
+                distance,
+                hnsw,
+                quantization: quantization.map(Into::into),
+                embedding,
+            },
+            payload_indexes: v3.payload_indexes,
+            vectors_file: v3.vectors_file,
+            vectors_len: v3.vectors_len,
+            vectors_crc: v3.vectors_crc,
         }
     }
 }
@@ -140,6 +177,7 @@ fn decode_meta(version: u32, body: &[u8]) -> bincode::Result<CheckpointMeta> {
     match version {
         1 => bincode::deserialize::<CheckpointMetaV1>(body).map(Into::into),
         2 => bincode::deserialize::<CheckpointMetaV2>(body).map(Into::into),
+        3 => bincode::deserialize::<CheckpointMetaV3>(body).map(Into::into),
         _ => bincode::deserialize(body),
     }
 }
@@ -163,6 +201,7 @@ pub fn read(dir: &Path) -> Result<(CheckpointMeta, Graph, PointsData)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{ScalarQuantization, ScalarType};
 
     #[test]
     fn older_metadata_versions_still_read() {
@@ -191,7 +230,7 @@ mod tests {
                 768usize,
                 Distance::Cosine,
                 hnsw.clone(),
-                Some(ScalarQuantization::default()),
+                Some(ScalarQuantizationV1 { quantile: 0.97 }),
             ),
             Vec::<(String, PayloadSchemaType)>::new(),
             "vectors-7.bin".to_string(),
@@ -200,22 +239,47 @@ mod tests {
         ))
         .expect("encode");
         let meta2 = decode_meta(2, &v2).expect("v2 decodes");
-        assert_eq!(
-            meta2.config.quantization,
-            Some(ScalarQuantization::default())
-        );
+        let int8 = ScalarQuantization {
+            quantile: 0.97,
+            kind: ScalarType::Int8,
+        };
+        assert_eq!(meta2.config.quantization, Some(int8.clone()));
         assert_eq!(meta2.config.embedding, None);
-        // The current version round-trips, quantization and embedding included.
+        // Version 3 (with an embedding model, quantization always int8).
+        let embedding = EmbeddingConfig {
+            model: "all-MiniLM-L6-v2".into(),
+        };
+        let v3 = bincode::serialize(&(
+            7u64,
+            42u64,
+            (
+                768usize,
+                Distance::Cosine,
+                hnsw.clone(),
+                Some(ScalarQuantizationV1 { quantile: 0.97 }),
+                Some(embedding.clone()),
+            ),
+            Vec::<(String, PayloadSchemaType)>::new(),
+            "vectors-7.bin".to_string(),
+            100u64,
+            0xABCDu32,
+        ))
+        .expect("encode");
+        let meta3 = decode_meta(3, &v3).expect("v3 decodes");
+        assert_eq!(meta3.config.quantization, Some(int8));
+        assert_eq!(meta3.config.embedding, Some(embedding));
+        // The current version round-trips, int4 and embedding included.
         let mut current = meta.clone();
-        current.config.quantization = Some(Default::default());
+        current.config.quantization = Some(ScalarQuantization::of(ScalarType::Int4));
         current.config.embedding = Some(crate::types::EmbeddingConfig {
             model: "all-MiniLM-L6-v2".into(),
         });
         let bytes = bincode::serialize(&current).expect("encode");
-        let back = decode_meta(META_VERSION, &bytes).expect("v3 decodes");
+        let back = decode_meta(META_VERSION, &bytes).expect("v4 decodes");
         assert_eq!(back.config, current.config);
         // A current body is not mistaken for an older one, nor the reverse.
         assert!(decode_meta(META_VERSION, &v1).is_err());
         assert!(decode_meta(1, &bytes).is_err());
+        assert!(decode_meta(META_VERSION, &v3).is_err());
     }
 }

@@ -366,8 +366,9 @@ impl Collection {
         Ok(result)
     }
 
-    /// Turns int8 quantization on, re-tunes it, or (with `None`) turns it
-    /// off. The codes are rebuilt from the stored vectors at once.
+    /// Turns scalar quantization (int8 or int4) on, re-tunes it, or (with
+    /// `None`) turns it off. The codes are rebuilt from the stored vectors at
+    /// once.
     pub fn update_quantization(
         &self,
         quantization: Option<crate::types::ScalarQuantization>,
@@ -375,10 +376,10 @@ impl Collection {
         let mut probe = self.config();
         probe.quantization = quantization.clone();
         probe.validate()?;
-        self.write(|_| Ok(Some(Operation::UpdateQuantization(quantization))))
+        self.write(|_| Ok(Some(Operation::SetQuantization(quantization))))
     }
 
-    /// Bytes of int8 codes this collection holds in RAM.
+    /// Bytes of quantized codes this collection holds in RAM.
     pub fn quantized_bytes(&self) -> usize {
         self.segment.read().quantized_bytes()
     }

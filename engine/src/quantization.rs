@@ -1,6 +1,7 @@
-//! Int8 scalar quantization: each vector component is stored as one byte,
-//! so a graph walk reads a quarter of the memory, and the few best
-//! candidates are then rescored with the full-precision vectors.
+//! Scalar quantization: each vector component is stored as one byte (int8)
+//! or half a byte (int4), so a graph walk reads a quarter (an eighth) of the
+//! memory, and the few best candidates are then rescored with the
+//! full-precision vectors.
 //!
 //! The scheme (Qdrant's `scalar` quantization; see also FAISS's
 //! `ScalarQuantizer` and Guo et al., "Accelerating Large-Scale Inference
@@ -17,6 +18,11 @@
 //!   (expanding the square lets both metrics share the one integer dot
 //!   kernel, which is twice as fast as a difference-of-squares one).
 //!
+//! Int4 keeps every 17th of those 256 levels (`u ∈ {0, 17, …, 255}`, so the
+//! same `lo`/`step` and corrections serve both), packed two to a byte as
+//! [`crate::spaces::int4`] lays out. Queries stay 8-bit: only the stored
+//! side is coarser, and the integer dot product is scaled by 17.
+//!
 //! The codes live in RAM (Qdrant's `always_ram`) and are derived from the
 //! vector file, so they need no file of their own: they are encoded when a
 //! collection loads and extended on every upsert. The scale is recomputed,
@@ -24,8 +30,9 @@
 //! last calibration, so early points cannot fix a poor scale for good.
 
 use crate::graph::{prefetch_up_to, QueryScorer};
+use crate::spaces::int4::{self, dot_u8_u4, dot_u8_u4_many};
 use crate::spaces::int8::{dot_u8, dot_u8_many};
-use crate::types::Distance;
+use crate::types::{Distance, ScalarQuantization, ScalarType};
 
 /// How many evenly spaced rows the calibration samples.
 const CALIBRATION_ROWS: usize = 2_048;
@@ -39,13 +46,20 @@ const CODE_PREFETCH_BYTES: usize = 768;
 /// Below this many rows a calibration is always redone on the next upsert.
 const MIN_CALIBRATION_ROWS: usize = 256;
 
-/// A collection's vectors as int8 codes, row `i` for internal offset `i`.
+/// A collection's vectors as int8 or int4 codes, row `i` for internal
+/// offset `i`.
 pub struct QuantizedVectors {
     distance: Distance,
     dim: usize,
     quantile: f32,
+    /// Whether rows are packed 4-bit codes (else one byte per component).
+    int4: bool,
+    /// Bytes per stored row.
+    stride: usize,
     lo: f32,
     step: f32,
+    /// Steps between adjacent stored levels: 1 for int8, 17 for int4.
+    level_steps: u8,
     codes: Vec<u8>,
     /// `c(x)` per row.
     corrections: Vec<f32>,
@@ -58,13 +72,17 @@ impl QuantizedVectors {
     pub fn build<'a>(
         distance: Distance,
         dim: usize,
-        quantile: f32,
+        config: &ScalarQuantization,
         rows: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
     ) -> Self {
+        let int4 = config.kind == ScalarType::Int4;
         let mut q = QuantizedVectors {
             distance,
             dim,
-            quantile,
+            quantile: config.quantile,
+            int4,
+            stride: if int4 { int4::packed_len(dim) } else { dim },
+            level_steps: if int4 { 17 } else { 1 },
             lo: 0.0,
             step: 1.0,
             codes: Vec::new(),
@@ -112,7 +130,7 @@ impl QuantizedVectors {
         (self.lo, self.step) = bounds(&mut sample, self.quantile);
         self.codes.clear();
         self.corrections.clear();
-        self.codes.reserve(n * self.dim);
+        self.codes.reserve(n * self.stride);
         self.corrections.reserve(n);
         for row in rows {
             self.push(row);
@@ -123,9 +141,24 @@ impl QuantizedVectors {
     fn push(&mut self, row: &[f32]) {
         let start = self.codes.len();
         let (lo, step) = (self.lo, self.step);
-        self.codes.extend(row.iter().map(|&x| encode(x, lo, step)));
-        let c = self.correction(&self.codes[start..]);
-        self.corrections.push(c);
+        if self.int4 {
+            let k = self.level_steps;
+            // Saturating at 15 is the int8 code's saturation at 255.
+            let levels: Vec<u8> = row
+                .iter()
+                .map(|&x| encode(x, lo, step * k as f32).min(15))
+                .collect();
+            self.codes.resize(start + self.stride, 0);
+            int4::pack(&levels, &mut self.codes[start..]);
+            // The correction is over the levels' values on the int8 scale.
+            let scaled: Vec<u8> = levels.iter().map(|&u| u * k).collect();
+            let c = self.correction(&scaled);
+            self.corrections.push(c);
+        } else {
+            self.codes.extend(row.iter().map(|&x| encode(x, lo, step)));
+            let c = self.correction(&self.codes[start..]);
+            self.corrections.push(c);
+        }
     }
 
     /// `c(x)` of the module docs, for a row's codes.
@@ -141,16 +174,20 @@ impl QuantizedVectors {
 
     #[inline(always)]
     fn row(&self, offset: u32) -> &[u8] {
-        let start = offset as usize * self.dim;
-        &self.codes[start..start + self.dim]
+        let start = offset as usize * self.stride;
+        &self.codes[start..start + self.stride]
     }
 
     /// A query encoded for this collection (already normalised for cosine).
     pub fn query(&self, vector: &[f32]) -> QuantizedQuery<'_> {
-        let codes: Vec<u8> = vector
+        let mut codes: Vec<u8> = vector
             .iter()
             .map(|&x| encode(x, self.lo, self.step))
             .collect();
+        if self.int4 {
+            // Zeros past `dim` meet the packed rows' zero padding.
+            codes.resize(self.stride * 2, 0);
+        }
         QuantizedQuery {
             store: self,
             correction: self.correction(&codes),
@@ -163,7 +200,7 @@ impl QuantizedVectors {
     #[inline(always)]
     fn distance(&self, raw: u32, query_correction: f32, offset: u32) -> f32 {
         let corrections = query_correction + self.corrections[offset as usize];
-        let products = self.step * self.step * raw as f32;
+        let products = self.step * self.step * self.level_steps as f32 * raw as f32;
         match self.distance {
             // Rounding can take a tiny distance just below zero.
             Distance::Euclid => (corrections - 2.0 * products).max(0.0),
@@ -212,7 +249,12 @@ impl QueryScorer for QuantizedQuery<'_> {
 
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
-        let raw = dot_u8(&self.codes, self.store.row(node));
+        let row = self.store.row(node);
+        let raw = if self.store.int4 {
+            dot_u8_u4(&self.codes, row)
+        } else {
+            dot_u8(&self.codes, row)
+        };
         self.store.distance(raw, self.correction, node)
     }
 
@@ -220,7 +262,12 @@ impl QueryScorer for QuantizedQuery<'_> {
         let mut raw = [0u32; 64];
         for (nodes, out) in nodes.chunks(raw.len()).zip(out.chunks_mut(raw.len())) {
             let raw = &mut raw[..nodes.len()];
-            dot_u8_many(&self.codes, nodes.iter().map(|&n| self.store.row(n)), raw);
+            let rows = nodes.iter().map(|&n| self.store.row(n));
+            if self.store.int4 {
+                dot_u8_u4_many(&self.codes, rows, raw);
+            } else {
+                dot_u8_many(&self.codes, rows, raw);
+            }
             for ((o, &r), &n) in out.iter_mut().zip(raw.iter()).zip(nodes) {
                 *o = self.store.distance(r, self.correction, n);
             }
@@ -244,33 +291,50 @@ mod tests {
         (0..n).map(|_| (0..dim).map(|_| next()).collect()).collect()
     }
 
+    fn int8() -> ScalarQuantization {
+        ScalarQuantization::of(ScalarType::Int8)
+    }
+
+    /// The largest gap between quantized and exact distances from row 0 to
+    /// every row, checking `score` and `score_many` agree.
+    fn worst_error(distance: Distance, config: &ScalarQuantization) -> f32 {
+        let metric = Metric::<crate::spaces::ScalarKernel>::new(distance);
+        let mut data = rows(500, 96, 7);
+        data.iter_mut().for_each(|v| metric.preprocess(v));
+        let q = QuantizedVectors::build(distance, 96, config, data.iter().map(|v| &v[..]));
+        assert_eq!(q.len(), 500);
+        let query = q.query(&data[0]);
+        let mut worst = 0.0f32;
+        let mut many = vec![0.0; 500];
+        let nodes: Vec<u32> = (0..500).collect();
+        query.score_many(&nodes, &mut many);
+        for (i, row) in data.iter().enumerate() {
+            let exact = metric.distance(&data[0], row);
+            let approx = query.score(i as u32);
+            assert_eq!(approx, many[i]);
+            worst = worst.max((exact - approx).abs());
+        }
+        worst
+    }
+
     #[test]
     fn quantized_distances_track_the_exact_ones() {
         for distance in [Distance::Cosine, Distance::Dot, Distance::Euclid] {
-            let metric = Metric::<crate::spaces::ScalarKernel>::new(distance);
-            let mut data = rows(500, 96, 7);
-            data.iter_mut().for_each(|v| metric.preprocess(v));
-            let q = QuantizedVectors::build(distance, 96, 0.99, data.iter().map(|v| &v[..]));
-            assert_eq!(q.len(), 500);
-            let query = q.query(&data[0]);
-            let mut worst = 0.0f32;
-            let mut many = vec![0.0; 500];
-            let nodes: Vec<u32> = (0..500).collect();
-            query.score_many(&nodes, &mut many);
-            for (i, row) in data.iter().enumerate() {
-                let exact = metric.distance(&data[0], row);
-                let approx = query.score(i as u32);
-                assert_eq!(approx, many[i]);
-                worst = worst.max((exact - approx).abs());
-            }
             // Components span ~[-0.5, 0.5] (cosine: ~[-0.18, 0.18]): one
-            // step is ~0.004, and errors mostly cancel over 96 dims.
+            // int8 step is ~0.004, and errors mostly cancel over 96 dims.
             let scale = if distance == Distance::Cosine {
                 0.02
             } else {
                 0.1
             };
-            assert!(worst < scale, "{distance:?}: worst error {worst}");
+            let int8 = worst_error(distance, &int8());
+            assert!(int8 < scale, "{distance:?}: int8 worst error {int8}");
+            // An int4 level is 17 int8 steps; only the stored side is
+            // coarse, so the error grows by less than that.
+            let int4 = worst_error(distance, &ScalarQuantization::of(ScalarType::Int4));
+            assert!(int4 < 8.0 * scale, "{distance:?}: int4 worst error {int4}");
+            assert!(int4 > int8, "{distance:?}: int4 {int4} vs int8 {int8}");
+            eprintln!("{distance:?}: worst error int8 {int8}, int4 {int4}");
         }
     }
 
@@ -278,7 +342,7 @@ mod tests {
     fn extending_recalibrates_when_the_collection_doubles() {
         let data = rows(4_000, 16, 3);
         let all = |n: usize| data[..n].iter().map(|v| &v[..]);
-        let mut q = QuantizedVectors::build(Distance::Euclid, 16, 0.99, all(300));
+        let mut q = QuantizedVectors::build(Distance::Euclid, 16, &int8(), all(300));
         assert_eq!(q.calibrated_rows, 300);
         q.extend(all(500));
         assert_eq!((q.len(), q.calibrated_rows), (500, 300));
@@ -286,7 +350,7 @@ mod tests {
         assert_eq!((q.len(), q.calibrated_rows), (600, 600));
         // Codes appended without recalibration equal a fresh encoding.
         q.extend(all(1_000));
-        let fresh = QuantizedVectors::build(Distance::Euclid, 16, 0.99, all(600));
+        let fresh = QuantizedVectors::build(Distance::Euclid, 16, &int8(), all(600));
         assert_eq!(q.row(700), {
             let mut f = fresh;
             f.extend(all(1_000));
@@ -297,7 +361,7 @@ mod tests {
     #[test]
     fn constant_components_do_not_divide_by_zero() {
         let data = vec![vec![0.25f32; 8]; 10];
-        let q = QuantizedVectors::build(Distance::Euclid, 8, 0.99, data.iter().map(|v| &v[..]));
+        let q = QuantizedVectors::build(Distance::Euclid, 8, &int8(), data.iter().map(|v| &v[..]));
         assert_eq!(q.query(&data[0]).score(3), 0.0);
     }
 }

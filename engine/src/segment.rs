@@ -29,8 +29,8 @@ use crate::quantization::QuantizedVectors;
 use crate::spaces::Metric;
 use crate::text_index::{self, TextIndex};
 use crate::types::{
-    CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record, ScoredPoint,
-    ScrollRequest, ScrollResult, SearchRequest, TextSearchRequest,
+    CollectionConfig, Distance, PayloadSchemaType, PointId, PointStruct, Record,
+    ScalarQuantization, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, TextSearchRequest,
 };
 use crate::vector_storage::{Rows, VectorStorage};
 
@@ -77,9 +77,10 @@ fn all_rows(vectors: &VectorStorage) -> impl ExactSizeIterator<Item = &[f32]> + 
 }
 
 fn quantize(config: &CollectionConfig, vectors: &VectorStorage) -> Option<QuantizedVectors> {
-    config.quantization.as_ref().map(|q| {
-        QuantizedVectors::build(config.distance, config.dim, q.quantile, all_rows(vectors))
-    })
+    config
+        .quantization
+        .as_ref()
+        .map(|q| QuantizedVectors::build(config.distance, config.dim, q, all_rows(vectors)))
 }
 
 struct Source<'a> {
@@ -356,12 +357,15 @@ impl Segment {
             }
             Operation::DeleteFieldIndex { field } => self.drop_field_index(&field),
             Operation::UpdateHnsw(hnsw) => self.config.hnsw = hnsw,
-            Operation::UpdateQuantization(q) => {
-                if self.config.quantization != q {
-                    self.config.quantization = q;
-                    self.quantized = quantize(&self.config, &self.vectors);
-                }
-            }
+            Operation::UpdateQuantization(q) => self.set_quantization(q.map(Into::into)),
+            Operation::SetQuantization(q) => self.set_quantization(q),
+        }
+    }
+
+    fn set_quantization(&mut self, q: Option<ScalarQuantization>) {
+        if self.config.quantization != q {
+            self.config.quantization = q;
+            self.quantized = quantize(&self.config, &self.vectors);
         }
     }
 

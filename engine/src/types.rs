@@ -252,18 +252,72 @@ impl Default for HnswConfig {
 /// Largest dimension a collection may have.
 pub const MAX_DIM: usize = 65_536;
 
-/// Int8 scalar quantization of a collection's vectors (Qdrant's
+/// Scalar quantization of a collection's vectors (Qdrant's
 /// `quantization_config.scalar`); see [`crate::quantization`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScalarQuantization {
-    /// The central fraction of component values the int8 range covers;
+    /// The central fraction of component values the code range covers;
     /// the rest clip to its ends.
     pub quantile: f32,
+    /// Bits per stored component (Qdrant's `type`). Absent from snapshot
+    /// manifests written before int4 existed, which were all int8.
+    #[serde(default, rename = "type")]
+    pub kind: ScalarType,
 }
 
 impl Default for ScalarQuantization {
     fn default() -> Self {
-        ScalarQuantization { quantile: 0.99 }
+        ScalarQuantization {
+            quantile: 0.99,
+            kind: ScalarType::Int8,
+        }
+    }
+}
+
+impl ScalarQuantization {
+    /// The default quantile with codes of `kind`.
+    pub fn of(kind: ScalarType) -> Self {
+        ScalarQuantization {
+            kind,
+            ..Default::default()
+        }
+    }
+}
+
+/// How many bits a quantized component keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalarType {
+    /// One byte per component: a quarter of f32's memory.
+    #[default]
+    Int8,
+    /// Half a byte per component (Cairn's extension of Qdrant's types): an
+    /// eighth of f32's memory, and the walk's distances read half of int8's.
+    Int4,
+}
+
+impl ScalarType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarType::Int8 => "int8",
+            ScalarType::Int4 => "int4",
+        }
+    }
+}
+
+/// [`ScalarQuantization`] as WAL records and checkpoints held it before
+/// [`ScalarType`] existed (always int8). Kept so older files still read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ScalarQuantizationV1 {
+    pub quantile: f32,
+}
+
+impl From<ScalarQuantizationV1> for ScalarQuantization {
+    fn from(v1: ScalarQuantizationV1) -> Self {
+        ScalarQuantization {
+            quantile: v1.quantile,
+            kind: ScalarType::Int8,
+        }
     }
 }
 

@@ -1082,7 +1082,8 @@ async fn quantization_config_and_search_params() {
     .await;
     for bad in [
         json!({"product": {"compression": "x16"}}),
-        json!({"scalar": {"type": "int4"}}),
+        json!({"scalar": {"type": "int2"}}),
+        json!({"scalar": {"quantile": 0.9}}),
     ] {
         s.fails(
             Method::PATCH,
@@ -1101,6 +1102,41 @@ async fn quantization_config_and_search_params() {
         "quantile",
     )
     .await;
+    // Int4 (Cairn's extension): the codes are rebuilt, and searches still
+    // find the point.
+    s.ok(
+        Method::PATCH,
+        "/collections/q",
+        Some(json!({"quantization_config": {"scalar": {"type": "int4"}}})),
+    )
+    .await;
+    let info = s.ok(Method::GET, "/collections/q", None).await;
+    assert_eq!(
+        info["config"]["quantization_config"]["scalar"]["type"],
+        "int4"
+    );
+    // Without rescoring, 16 levels over 8 dims tie near neighbours, so only
+    // the rescored answer is asserted exact.
+    let query = |rescore: bool| {
+        json!({"query": probe, "limit": 1,
+            "params": {"quantization": {"rescore": rescore}}})
+    };
+    let found = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query",
+            Some(query(true)),
+        )
+        .await;
+    assert_eq!(found["points"][0]["id"], 42);
+    let found = s
+        .ok(
+            Method::POST,
+            "/collections/q/points/query",
+            Some(query(false)),
+        )
+        .await;
+    assert!(found["points"][0]["id"].is_u64(), "{found}");
     s.ok(
         Method::PATCH,
         "/collections/q",

@@ -20,16 +20,17 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use cairn_benches::ann_worker::{interleave, serve, Built, WorkerProcess};
+use cairn_benches::cairn_variant::{self, CAIRN_TARGETS};
 use cairn_benches::memory::rss;
 use cairn_benches::report::LibReport;
 use cairn_benches::workload::{read_vectors, upsert_all, MetricName, Workload};
 use cairn_benches::{peers, plot, recall::recall_at};
 use cairn_datasets::{texmex, Vectors};
-use cairn_engine::{CollectionConfig, Engine, ScalarQuantization, SearchRequest};
+use cairn_engine::{CollectionConfig, Engine, SearchRequest};
 use clap::Parser;
 
 const PYTHON_PEERS: &[&str] = &["hnswlib", "faiss", "usearch"];
-const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "hnsw_rs"];
+const RUST_PEERS: &[&str] = &["cairn", "cairn-int8", "cairn-int4", "hnsw_rs"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -251,8 +252,7 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
     let queries = read_vectors(&path(&args.worker_queries, "queries")?)?;
     let out = path(&args.worker_out, "out")?;
     match lib {
-        "cairn" => cairn(args, &base, &queries, &out, false),
-        "cairn-int8" => cairn(args, &base, &queries, &out, true),
+        name if CAIRN_TARGETS.contains(&name) => cairn(args, &base, &queries, &out, name),
         "hnsw_rs" => hnsw_rs(args, &base, &queries, &out),
         _ => bail!("no in-process worker for {lib}"),
     }
@@ -260,21 +260,21 @@ fn worker(args: &Args, lib: &str) -> Result<LibReport> {
 
 /// Cairn through its public `Collection` API, as an embedding application
 /// would use it: upserts in batches (WAL-logged), searches without payload.
-/// `int8`: with scalar quantization and the default rescoring.
+/// `name` picks the quantization (see `cairn_variant`), searched with the
+/// default rescoring.
 fn cairn(
     args: &Args,
     base: &Vectors,
     queries: &Vectors,
     out: &Path,
-    int8: bool,
+    name: &str,
 ) -> Result<LibReport> {
-    let name = if int8 { "cairn-int8" } else { "cairn" };
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     let mut config = CollectionConfig::new(base.dim, args.metric.distance());
     config.hnsw.m = args.m;
     config.hnsw.ef_construct = args.ef_construction;
-    config.quantization = int8.then(ScalarQuantization::default);
+    config.quantization = cairn_variant::quantization(name).flatten();
     let collection = engine.create_collection("bench", config)?;
     let (loaded, _) = rss();
     let started = Instant::now();

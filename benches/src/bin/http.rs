@@ -1,5 +1,6 @@
-//! HTTP latency benchmark: `cairn serve` (as is, and as `cairn-int8` with
-//! int8 quantization) beside PostgreSQL + pgvector and Chroma's server, same
+//! HTTP latency benchmark: `cairn serve` (as is, and as `cairn-int8` or
+//! `cairn-int4` with scalar quantization) beside PostgreSQL + pgvector and
+//! Chroma's server, same
 //! vectors, same queries, same HNSW m/ef_construction, in one run.
 //!
 //! ```text
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use cairn_benches::cairn_variant::{self, CAIRN_TARGETS};
 use cairn_benches::load::{closed_loop, open_loop, Mode, PhaseResult, Plan, Profile, Target};
 use cairn_benches::peers::{self, Tools};
 use cairn_benches::recall::recall_at;
@@ -112,8 +114,11 @@ struct Truth {
 async fn main() -> Result<()> {
     let args = Args::parse();
     for t in &args.targets {
-        if !["cairn", "cairn-int8", "pgvector", "chroma"].contains(&t.as_str()) {
-            bail!("unknown target {t:?}; choose from cairn, cairn-int8, pgvector, chroma");
+        if !(CAIRN_TARGETS.contains(&t.as_str()) || ["pgvector", "chroma"].contains(&t.as_str())) {
+            bail!(
+                "unknown target {t:?}; choose from {}, pgvector, chroma",
+                CAIRN_TARGETS.join(", ")
+            );
         }
     }
     eprintln!(
@@ -135,11 +140,12 @@ async fn main() -> Result<()> {
     for t in &args.targets {
         let dir = tempfile::tempdir()?;
         let report = match t.as_str() {
-            name @ ("cairn" | "cairn-int8") => {
+            name if CAIRN_TARGETS.contains(&name) => {
+                let quantization = cairn_variant::quantization(name).flatten();
                 let bin = args.tools.cairn_bin()?;
                 let cairn = Cairn::start(&bin, dir.path(), data.clone()).await?;
-                let int8 = name == "cairn-int8";
-                let load = timed(cairn.load(args.m, args.ef_construction, int8)).await?;
+                let load =
+                    timed(cairn.load(args.m, args.ef_construction, quantization.as_ref())).await?;
                 let cairn = Arc::new(cairn);
                 let (ef, recall) = calibrate(&args, &cairn, &truth, |ef| {
                     let c = cairn.clone();
@@ -399,7 +405,7 @@ fn print_table(args: &Args, reports: &[TargetReport]) {
             })
         })
     };
-    for ours in ["cairn", "cairn-int8"] {
+    for &ours in CAIRN_TARGETS {
         let Some(c) = closed_search(ours) else {
             continue;
         };

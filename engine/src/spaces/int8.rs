@@ -10,6 +10,14 @@
 
 const LANES: usize = 32;
 
+/// Whether the CPU has AVX-512 F, BW, VL and VNNI (every CPU with VNNI
+/// has VL).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn vnni_available() -> bool {
+    vnni::available()
+}
+
 /// `Σ a[i] * b[i]`.
 #[inline(always)]
 pub fn dot_u8(a: &[u8], b: &[u8]) -> u32 {
@@ -78,6 +86,7 @@ mod vnni {
         // Each macro reads a cached atomic after the first call.
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512vnni")
     }
 

@@ -17,6 +17,7 @@
 //! - Euclid: distance is the *squared* L2 (monotone in L2, no square root in
 //!   the hot loop); the score is its square root.
 
+pub mod int4;
 pub mod int8;
 mod native;
 mod scalar;
