@@ -12,7 +12,9 @@
 //! Nibbles are at most 15, so they are valid *signed* bytes: AVX-512 VNNI's
 //! `vpdpbusd` (unsigned × signed) takes the query as the unsigned operand and
 //! needs none of the shift [`super::int8`] corrects for. Sums are exact: a
-//! product is at most 255 · 15, and 65,536 of them fit `u32`.
+//! product is at most 255 · 15, and 65,536 of them fit `u32`. Without
+//! AVX-512 VNNI, AVX2's `vpmaddubsw` (also unsigned × signed) does the same
+//! with 32 bytes at a time.
 
 /// Components per packed block.
 pub const BLOCK: usize = 64;
@@ -38,9 +40,15 @@ pub fn pack(codes: &[u8], out: &mut [u8]) {
 #[inline(always)]
 pub fn dot_u8_u4(q: &[u8], row: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
-    if vnni::available() {
-        // SAFETY: the CPU supports AVX-512 F, BW, VL and VNNI (checked just above).
-        return unsafe { vnni::dot(q, row) };
+    {
+        if vnni::available() {
+            // SAFETY: the CPU supports AVX-512 F, BW, VL and VNNI (checked just above).
+            return unsafe { vnni::dot(q, row) };
+        }
+        if avx2::available() {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { avx2::dot(q, row) };
+        }
     }
     dot_portable(q, row)
 }
@@ -52,12 +60,17 @@ pub fn dot_u8_u4_many<'a>(q: &[u8], rows: impl Iterator<Item = &'a [u8]>, out: &
         // SAFETY: the CPU supports AVX-512 F, BW, VL and VNNI (checked just above).
         return unsafe { vnni::dot_many(q, rows, out) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { avx2::dot_many(q, rows, out) };
+    }
     for (o, r) in out.iter_mut().zip(rows) {
         *o = dot_portable(q, r);
     }
 }
 
-/// The reference loop, and the kernel on CPUs without AVX-512 VNNI.
+/// The reference loop, and the kernel on CPUs without AVX2.
 pub(super) fn dot_portable(q: &[u8], row: &[u8]) -> u32 {
     let mut sum = 0u32;
     for (qb, rb) in q.chunks_exact(BLOCK).zip(row.chunks_exact(BLOCK / 2)) {
@@ -105,6 +118,58 @@ mod vnni {
             acc = _mm512_dpbusd_epi32(acc, query, codes);
         }
         _mm512_reduce_add_epi32(acc) as u32
+    }
+}
+
+/// The kernel on CPUs with AVX2 but no AVX-512 VNNI: `vpmaddubsw`
+/// multiplies the query's unsigned bytes by the nibbles (valid signed
+/// bytes) and adds adjacent pairs into `i16`; the low and high halves' sums
+/// add to at most 4 · 255 · 15 = 15,300, so nothing saturates, and
+/// `vpmaddwd` by ones widens them to `i32`.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_many<'a>(q: &[u8], rows: impl Iterator<Item = &'a [u8]>, out: &mut [u32]) {
+        for (o, r) in out.iter_mut().zip(rows) {
+            *o = dot(q, r);
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn dot(q: &[u8], row: &[u8]) -> u32 {
+        let blocks = (q.len() / super::BLOCK).min(row.len() / (super::BLOCK / 2));
+        let nibble = _mm256_set1_epi8(0x0F);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = _mm256_setzero_si256();
+        for b in 0..blocks {
+            // SAFETY: block `b` spans bytes `32b..32b + 32` of `row` and
+            // `64b..64b + 64` of `q`, inside both slices.
+            let (packed, q_lo, q_hi) = unsafe {
+                (
+                    _mm256_loadu_si256(row.as_ptr().add(b * 32).cast()),
+                    _mm256_loadu_si256(q.as_ptr().add(b * 64).cast()),
+                    _mm256_loadu_si256(q.as_ptr().add(b * 64 + 32).cast()),
+                )
+            };
+            let lo = _mm256_and_si256(packed, nibble);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(packed), nibble);
+            let pairs = _mm256_add_epi16(
+                _mm256_maddubs_epi16(q_lo, lo),
+                _mm256_maddubs_epi16(q_hi, hi),
+            );
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+        }
+        let mut lanes = [0u32; 8];
+        // SAFETY: `lanes` is 32 bytes.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc) };
+        lanes.iter().sum()
     }
 }
 
