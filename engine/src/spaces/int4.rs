@@ -130,8 +130,9 @@ mod vnni {
 mod avx2 {
     use std::arch::x86_64::*;
 
+    /// The test the f32 and int8 kernels use (every AVX2 CPU has FMA).
     pub fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx2")
+        super::super::native::avx2_fma()
     }
 
     #[target_feature(enable = "avx2")]
