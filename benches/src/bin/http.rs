@@ -152,6 +152,7 @@ async fn main() -> Result<()> {
                     async move { c.set_ef(ef) }
                 })
                 .await?;
+                announce(name, load, ef, recall);
                 let phases = run_phases(&args, &cairn, &truth, &next_id, name).await;
                 if let Some(c) = Arc::into_inner(cairn) {
                     c.stop().await;
@@ -183,6 +184,7 @@ async fn main() -> Result<()> {
                     async move { p.set_ef(ef).await }
                 })
                 .await?;
+                announce("pgvector", load, ef, recall);
                 let phases = run_phases(&args, &pg, &truth, &next_id, "pgvector").await;
                 if let Some(p) = Arc::into_inner(pg) {
                     p.stop().await;
@@ -201,6 +203,7 @@ async fn main() -> Result<()> {
                     async move { c.set_ef(ef).await }
                 })
                 .await?;
+                announce("chroma", load, ef, recall);
                 let phases = run_phases(&args, &chroma, &truth, &next_id, "chroma").await;
                 if let Some(c) = Arc::into_inner(chroma) {
                     c.stop().await;
@@ -220,6 +223,12 @@ async fn timed<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<f64>
     Ok(t.elapsed().as_secs_f64())
 }
 
+/// Says what calibration chose as soon as it is known, before the phases
+/// run (the table comes at the end).
+fn announce(target: &str, load_secs: f64, ef: usize, recall: f64) {
+    eprintln!("http: {target}: loaded in {load_secs:.1} s; ef {ef} gives recall@10 {recall:.3}");
+}
+
 fn report(
     target: &str,
     version: String,
@@ -228,7 +237,6 @@ fn report(
     recall: f64,
     phases: Vec<PhaseReport>,
 ) -> TargetReport {
-    eprintln!("http: {target}: loaded in {load_secs:.1} s; ef {ef} gives recall@10 {recall:.3}");
     TargetReport {
         target: target.into(),
         version,
