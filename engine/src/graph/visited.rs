@@ -27,6 +27,12 @@ impl VisitedSet {
         }
     }
 
+    /// Whether `node` is marked in this search.
+    #[inline(always)]
+    pub fn contains(&self, node: u32) -> bool {
+        self.marks[node as usize] == self.epoch
+    }
+
     /// Marks `node`; true if it was not marked yet in this search. The
     /// mark is stored either way, so callers can use the answer without a
     /// branch (whether a neighbour was seen is a coin toss the branch
