@@ -245,6 +245,13 @@ impl QueryScorer for QuantizedQuery<'_> {
     #[inline(always)]
     fn prefetch(&self, node: u32) {
         prefetch_up_to(self.store.row(node), CODE_PREFETCH_BYTES);
+        // The row's correction is read with it, from a separate array: int4
+        // 768-d +1.4% and +1.9%, int8 768-d +0.9% (alternated A/B,
+        // `search_loop synthetic:768:100000 DIR 64 8 int4|int8`), too little
+        // to interleave it with the codes, which would push every row off
+        // its cache-line boundary.
+        let n = node as usize;
+        prefetch_up_to(&self.store.corrections[n..n + 1], 4);
     }
 
     #[inline(always)]
