@@ -725,6 +725,60 @@ mod tests {
         assert!(Graph::from_bytes(&bytes).is_err());
     }
 
+    /// A full-precision scorer that counts its prefetches, with the
+    /// look-ahead on or off.
+    struct Counting<'a> {
+        inner: SourceQuery<'a, Points>,
+        ahead: bool,
+        prefetches: std::cell::Cell<usize>,
+    }
+    impl QueryScorer for Counting<'_> {
+        fn prefetch(&self, node: u32) {
+            self.prefetches.set(self.prefetches.get() + 1);
+            self.inner.prefetch(node)
+        }
+        fn score(&self, node: u32) -> f32 {
+            self.inner.score(node)
+        }
+        fn score_many(&self, nodes: &[u32], out: &mut [f32]) {
+            self.inner.score_many(nodes, out)
+        }
+        fn looks_ahead(&self) -> bool {
+            self.ahead
+        }
+    }
+
+    #[test]
+    fn looking_ahead_prefetches_more_and_finds_the_same() {
+        let pts = grid(2000);
+        let mut g = Graph::new(8, 7);
+        let nodes = g.add_nodes(pts.0.len());
+        g.insert_all(nodes, 64, &pts);
+        let none = None::<&fn(u32) -> bool>;
+        for q in (0..2000).step_by(97) {
+            let [plain, ahead] = [false, true].map(|ahead| Counting {
+                inner: SourceQuery {
+                    src: &pts,
+                    query: &pts.0[q],
+                },
+                ahead,
+                prefetches: Default::default(),
+            });
+            // The look-ahead marks nothing, so the walk is the same one...
+            assert_eq!(
+                g.search(&ahead, 10, 48, none),
+                g.search(&plain, 10, 48, none)
+            );
+            // ...with the next candidate's neighbours prefetched on top.
+            assert!(
+                ahead.prefetches.get() > plain.prefetches.get(),
+                "query {q}: {} against {}",
+                ahead.prefetches.get(),
+                plain.prefetches.get()
+            );
+        }
+    }
+
     #[test]
     fn predicate_results_are_all_accepted() {
         let pts = grid(3000);
