@@ -698,12 +698,18 @@ mod tests {
         )
     }
 
-    #[test]
-    fn finds_exact_neighbours_on_a_small_set_and_round_trips() {
-        let pts = grid(2000);
-        let mut g = Graph::new(8, 42);
+    /// `grid(n)` and a graph of it (m = 8, ef_construction = 64).
+    fn built(n: usize, seed: u64) -> (Points, Graph) {
+        let pts = grid(n);
+        let mut g = Graph::new(8, seed);
         let nodes = g.add_nodes(pts.0.len());
         g.insert_all(nodes, 64, &pts);
+        (pts, g)
+    }
+
+    #[test]
+    fn finds_exact_neighbours_on_a_small_set_and_round_trips() {
+        let (pts, g) = built(2000, 42);
         let mut hits = 0;
         for q in (0..2000).step_by(41) {
             let query = SourceQuery {
@@ -750,10 +756,7 @@ mod tests {
 
     #[test]
     fn looking_ahead_prefetches_more_and_finds_the_same() {
-        let pts = grid(2000);
-        let mut g = Graph::new(8, 7);
-        let nodes = g.add_nodes(pts.0.len());
-        g.insert_all(nodes, 64, &pts);
+        let (pts, g) = built(2000, 7);
         let none = None::<&fn(u32) -> bool>;
         for q in (0..2000).step_by(97) {
             let [plain, ahead] = [false, true].map(|ahead| Counting {
@@ -781,10 +784,7 @@ mod tests {
 
     #[test]
     fn predicate_results_are_all_accepted() {
-        let pts = grid(3000);
-        let mut g = Graph::new(8, 1);
-        let nodes = g.add_nodes(pts.0.len());
-        g.insert_all(nodes, 64, &pts);
+        let (pts, g) = built(3000, 1);
         let accept = |id: u32| id % 10 == 3;
         let query = SourceQuery {
             src: &pts,
