@@ -241,11 +241,21 @@ impl Graph {
         }
     }
 
-    /// A copy of `node`'s neighbours on `layer`.
-    pub fn neighbors(&self, node: u32, layer: usize) -> Vec<u32> {
+    /// The filled slots of `node`'s list on `layer` (its count word read
+    /// once, and capped, since a concurrent writer may be mid-update).
+    #[inline(always)]
+    fn links(&self, node: u32, layer: usize) -> &[AtomicU32] {
         let list = self.list(node, layer);
         let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
-        list[1..=count].iter().map(|a| a.load(Relaxed)).collect()
+        &list[1..=count]
+    }
+
+    /// A copy of `node`'s neighbours on `layer`.
+    pub fn neighbors(&self, node: u32, layer: usize) -> Vec<u32> {
+        self.links(node, layer)
+            .iter()
+            .map(|a| a.load(Relaxed))
+            .collect()
     }
 
     fn set_neighbors(&self, node: u32, layer: usize, ids: impl ExactSizeIterator<Item = u32>) {
@@ -375,11 +385,9 @@ impl Graph {
         let mut ids = [0u32; MAX_UPPER_LINKS];
         let mut dists = [0f32; MAX_UPPER_LINKS];
         loop {
-            let list = self.list(cur, layer);
-            let count = (list[0].load(Acquire) as usize)
-                .min(self.capacity(layer))
-                .min(MAX_UPPER_LINKS);
-            for (id, slot) in ids.iter_mut().zip(&list[1..=count]) {
+            let links = self.links(cur, layer);
+            let count = links.len().min(MAX_UPPER_LINKS);
+            for (id, slot) in ids.iter_mut().zip(links) {
                 *id = slot.load(Relaxed);
                 q.prefetch(*id);
             }
@@ -464,14 +472,13 @@ impl Graph {
         fresh: &mut Vec<u32>,
         dists: &mut Vec<f32>,
     ) {
-        let list = self.list(node, layer);
-        let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
+        let links = self.links(node, layer);
         // Keep the unvisited without a branch: write every neighbour, and
         // advance past it only if it is new.
         fresh.clear();
-        fresh.resize(count, 0);
+        fresh.resize(links.len(), 0);
         let mut kept = 0;
-        for slot in &list[1..=count] {
+        for slot in links {
             let n = slot.load(Relaxed);
             fresh[kept] = n;
             kept += usize::from(visited.insert(n));
@@ -483,9 +490,7 @@ impl Graph {
         if let Some(ahead) = ahead {
             // Its list was prefetched as this expansion began. Nothing is
             // marked: the walk may pick another node next after all.
-            let list = self.list(ahead, layer);
-            let count = (list[0].load(Acquire) as usize).min(self.capacity(layer));
-            for slot in &list[1..=count] {
+            for slot in self.links(ahead, layer) {
                 let n = slot.load(Relaxed);
                 if !visited.contains(n) {
                     q.prefetch(n);
