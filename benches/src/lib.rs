@@ -17,6 +17,7 @@
 
 pub mod ann_worker;
 pub mod cairn_variant;
+pub mod lean_http;
 pub mod load;
 pub mod memory;
 pub mod peers;

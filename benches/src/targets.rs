@@ -15,15 +15,17 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use cairn_datasets::Vectors;
 use cairn_engine::ScalarQuantization;
 use parking_lot::RwLock;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
+use crate::lean_http::LeanHttp;
 use crate::load::Target;
 
 pub const TAGS: usize = 10;
@@ -83,7 +85,10 @@ fn rows_json(v: &Vectors, range: std::ops::Range<usize>) -> Vec<&[f32]> {
 // ---- Cairn -------------------------------------------------------------------
 
 pub struct Cairn {
+    /// Setup requests.
     http: reqwest::Client,
+    /// The measured requests, one connection per client.
+    lean: LeanHttp,
     url: String,
     child: Child,
     data: Arc<Data>,
@@ -92,7 +97,8 @@ pub struct Cairn {
 }
 
 impl Cairn {
-    pub async fn start(bin: &Path, dir: &Path, data: Arc<Data>) -> Result<Cairn> {
+    /// Starts the server; the measured requests share `clients` connections.
+    pub async fn start(bin: &Path, dir: &Path, data: Arc<Data>, clients: usize) -> Result<Cairn> {
         let port = free_port()?;
         let child = Command::new(bin)
             .arg("serve")
@@ -108,6 +114,7 @@ impl Cairn {
         wait_until_ok(&http, &format!("{url}/readyz"), "cairn").await?;
         Ok(Cairn {
             http,
+            lean: LeanHttp::new(([127, 0, 0, 1], port).into(), clients),
             url,
             child,
             data,
@@ -199,8 +206,24 @@ fn tag(i: usize) -> String {
     format!("t{}", i % TAGS)
 }
 
+/// The part of a Qdrant query answer the benchmark reads.
+#[derive(Deserialize)]
+struct QueryAnswer {
+    result: QueryPoints,
+}
+
+#[derive(Deserialize)]
+struct QueryPoints {
+    points: Vec<ScoredId>,
+}
+
+#[derive(Deserialize)]
+struct ScoredId {
+    id: u64,
+}
+
 impl Target for Cairn {
-    async fn search(&self, _client: usize, query: usize, filtered: bool) -> Result<Vec<u64>> {
+    async fn search(&self, client: usize, query: usize, filtered: bool) -> Result<Vec<u64>> {
         let body = {
             let bodies = self.bodies.read();
             let (plain, filt) = &bodies[query];
@@ -210,34 +233,36 @@ impl Target for Cairn {
                 plain.clone()
             }
         };
-        let url = format!("{}/collections/bench/points/query", self.url);
-        let v = post_json(&self.http, &url, body).await?;
-        v["result"]["points"]
-            .as_array()
-            .ok_or_else(|| anyhow!("cairn: no result.points in the answer"))?
-            .iter()
-            .map(|p| {
-                p["id"]
-                    .as_u64()
-                    .ok_or_else(|| anyhow!("cairn: non-numeric id"))
-            })
-            .collect()
+        self.lean
+            .request(
+                client,
+                "POST",
+                "/collections/bench/points/query",
+                &body,
+                |answer| {
+                    let a: QueryAnswer =
+                        serde_json::from_slice(answer).context("cairn: unexpected answer")?;
+                    Ok(a.result.points.into_iter().map(|p| p.id).collect())
+                },
+            )
+            .await
     }
 
-    async fn insert(&self, _client: usize, id: u64, seed: usize) -> Result<()> {
+    async fn insert(&self, client: usize, id: u64, seed: usize) -> Result<()> {
         let v = self.data.inserts.row(seed % self.data.inserts.len());
-        let body =
-            json!({"points": [{"id": id, "vector": v, "payload": {"tag": tag(id as usize)}}]});
-        let r = self
-            .http
-            .put(format!("{}/collections/bench/points?wait=true", self.url))
-            .json(&body)
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!("cairn: insert: {}", r.status());
-        }
-        Ok(())
+        let body = serde_json::to_vec(
+            &json!({"points": [{"id": id, "vector": v, "payload": {"tag": tag(id as usize)}}]}),
+        )?;
+        self.lean
+            .request(
+                client,
+                "PUT",
+                "/collections/bench/points?wait=true",
+                &body,
+                |_| Ok(()),
+            )
+            .await
+            .context("cairn: insert")
     }
 }
 
@@ -451,8 +476,13 @@ impl Target for Pgvector {
 // ---- Chroma ------------------------------------------------------------------
 
 pub struct Chroma {
+    /// Setup requests.
     http: reqwest::Client,
+    /// The measured requests, one connection per client.
+    lean: LeanHttp,
     collection_url: String,
+    /// `collection_url` without the scheme and host.
+    collection_path: String,
     child: Child,
     data: Arc<Data>,
     bodies: Vec<(Bytes, Bytes)>,
@@ -461,7 +491,13 @@ pub struct Chroma {
 const CHROMA_DB: &str = "api/v2/tenants/default_tenant/databases/default_database";
 
 impl Chroma {
-    pub async fn start(chroma: &Path, dir: &Path, data: Arc<Data>) -> Result<Chroma> {
+    /// Starts the server; the measured requests share `clients` connections.
+    pub async fn start(
+        chroma: &Path,
+        dir: &Path,
+        data: Arc<Data>,
+        clients: usize,
+    ) -> Result<Chroma> {
         let port = free_port()?;
         let child = Command::new(chroma)
             .args([
@@ -495,7 +531,9 @@ impl Chroma {
             .collect::<Result<Vec<_>>>()?;
         Ok(Chroma {
             http,
+            lean: LeanHttp::new(([127, 0, 0, 1], port).into(), clients),
             collection_url: format!("{root}/{CHROMA_DB}/collections"),
+            collection_path: format!("/{CHROMA_DB}/collections"),
             child,
             data,
             bodies,
@@ -531,6 +569,7 @@ impl Chroma {
         .await?;
         let id = created["id"].as_str().context("chroma: no collection id")?;
         self.collection_url = format!("{}/{id}", self.collection_url);
+        self.collection_path = format!("{}/{id}", self.collection_path);
         let n = self.data.base.len();
         for start in (0..n).step_by(1000) {
             let end = (start + 1000).min(n);
@@ -589,36 +628,45 @@ impl Chroma {
     }
 }
 
+/// The part of a Chroma query answer the benchmark reads.
+#[derive(Deserialize)]
+struct ChromaAnswer {
+    ids: Vec<Vec<String>>,
+}
+
 impl Target for Chroma {
-    async fn search(&self, _client: usize, query: usize, filtered: bool) -> Result<Vec<u64>> {
+    async fn search(&self, client: usize, query: usize, filtered: bool) -> Result<Vec<u64>> {
         let (plain, filt) = &self.bodies[query];
-        let body = if filtered {
-            filt.clone()
-        } else {
-            plain.clone()
-        };
-        let v = post_json(&self.http, &format!("{}/query", self.collection_url), body).await?;
-        v["ids"][0]
-            .as_array()
-            .ok_or_else(|| anyhow!("chroma: no ids in the answer"))?
-            .iter()
-            .map(|id| {
-                id.as_str()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| anyhow!("chroma: unexpected id {id}"))
+        let body = if filtered { filt } else { plain };
+        let path = format!("{}/query", self.collection_path);
+        self.lean
+            .request(client, "POST", &path, body, |answer| {
+                let a: ChromaAnswer =
+                    serde_json::from_slice(answer).context("chroma: unexpected answer")?;
+                let ids = a
+                    .ids
+                    .into_iter()
+                    .next()
+                    .context("chroma: no ids in the answer")?;
+                ids.iter()
+                    .map(|id| {
+                        id.parse()
+                            .with_context(|| format!("chroma: unexpected id {id}"))
+                    })
+                    .collect()
             })
-            .collect()
+            .await
     }
 
-    async fn insert(&self, _client: usize, id: u64, seed: usize) -> Result<()> {
+    async fn insert(&self, client: usize, id: u64, seed: usize) -> Result<()> {
         let v = self.data.inserts.row(seed % self.data.inserts.len());
-        let body = json!({"ids": [id.to_string()], "embeddings": [v], "metadatas": [{"tag": tag(id as usize)}]});
-        post_json(
-            &self.http,
-            &format!("{}/add", self.collection_url),
-            Bytes::from(serde_json::to_vec(&body)?),
-        )
-        .await?;
-        Ok(())
+        let body = serde_json::to_vec(
+            &json!({"ids": [id.to_string()], "embeddings": [v], "metadatas": [{"tag": tag(id as usize)}]}),
+        )?;
+        let path = format!("{}/add", self.collection_path);
+        self.lean
+            .request(client, "POST", &path, &body, |_| Ok(()))
+            .await
+            .context("chroma: insert")
     }
 }

@@ -143,7 +143,7 @@ async fn main() -> Result<()> {
             name if CAIRN_TARGETS.contains(&name) => {
                 let quantization = cairn_variant::quantization(name).flatten();
                 let bin = args.tools.cairn_bin()?;
-                let cairn = Cairn::start(&bin, dir.path(), data.clone()).await?;
+                let cairn = Cairn::start(&bin, dir.path(), data.clone(), args.clients).await?;
                 let load =
                     timed(cairn.load(args.m, args.ef_construction, quantization.as_ref())).await?;
                 let cairn = Arc::new(cairn);
@@ -194,7 +194,8 @@ async fn main() -> Result<()> {
             _ => {
                 let python = args.tools.python()?;
                 let chroma_bin = python.with_file_name("chroma");
-                let mut chroma = Chroma::start(&chroma_bin, dir.path(), data.clone()).await?;
+                let mut chroma =
+                    Chroma::start(&chroma_bin, dir.path(), data.clone(), args.clients).await?;
                 let version = chroma.version().await;
                 let load = timed(chroma.load(args.m, args.ef_construction)).await?;
                 let chroma = Arc::new(chroma);
