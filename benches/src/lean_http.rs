@@ -26,9 +26,13 @@ pub struct LeanHttp {
     slots: Vec<Mutex<Option<Connection>>>,
 }
 
-/// An answer's status, where its body lies in the connection's input
-/// buffer, and whether the server keeps the connection open.
-type Answer = (u16, std::ops::Range<usize>, bool);
+/// What one exchange read: the status, where the body lies in the
+/// connection's input buffer, and whether the server keeps the connection.
+struct Answer {
+    status: u16,
+    body: std::ops::Range<usize>,
+    keep_alive: bool,
+}
 
 struct Connection {
     stream: TcpStream,
@@ -62,9 +66,15 @@ impl LeanHttp {
             Some(c) => c,
             None => Connection::open(self.addr).await?,
         };
-        let (conn, answer) = conn.exchange(self.addr, method, path, body).await?;
-        let (status, body_range, keep_alive) = answer;
-        let answer = &conn.input[body_range];
+        let (
+            conn,
+            Answer {
+                status,
+                body,
+                keep_alive,
+            },
+        ) = conn.exchange(self.addr, method, path, body).await?;
+        let answer = &conn.input[body];
         let result = if (200..300).contains(&status) {
             parse(answer)
         } else {
@@ -93,9 +103,7 @@ impl Connection {
         })
     }
 
-    /// One request and its answer; returns the connection, and the status,
-    /// where the body lies in `input`, and whether the server keeps the
-    /// connection open.
+    /// One request and its answer; hands the connection back beside it.
     async fn exchange(
         mut self,
         addr: SocketAddr,
@@ -145,7 +153,12 @@ impl Connection {
                 bail!("{addr} closed the connection in the middle of an answer");
             }
         }
-        Ok((self, (status, head_len..end, keep_alive)))
+        let answer = Answer {
+            status,
+            body: head_len..end,
+            keep_alive,
+        };
+        Ok((self, answer))
     }
 
     /// Appends what the socket has (at least one byte unless it closed).
