@@ -480,8 +480,9 @@ pub struct Chroma {
     http: reqwest::Client,
     /// The measured requests, one connection per client.
     lean: LeanHttp,
-    collection_url: String,
-    /// `collection_url` without the scheme and host.
+    /// `http://127.0.0.1:PORT`, for the setup requests.
+    root: String,
+    /// The collection's path on the server (its id is added by `load`).
     collection_path: String,
     child: Child,
     data: Arc<Data>,
@@ -532,7 +533,7 @@ impl Chroma {
         Ok(Chroma {
             http,
             lean: LeanHttp::new(([127, 0, 0, 1], port).into(), clients),
-            collection_url: format!("{root}/{CHROMA_DB}/collections"),
+            root,
             collection_path: format!("/{CHROMA_DB}/collections"),
             child,
             data,
@@ -540,12 +541,13 @@ impl Chroma {
         })
     }
 
+    /// The full URL of the collection's path plus `suffix`.
+    fn collection_url(&self, suffix: &str) -> String {
+        format!("{}{}{suffix}", self.root, self.collection_path)
+    }
+
     pub async fn version(&self) -> String {
-        let root = self
-            .collection_url
-            .split("/api/")
-            .next()
-            .unwrap_or_default();
+        let root = &self.root;
         match self.http.get(format!("{root}/api/v2/version")).send().await {
             Ok(r) => r
                 .text()
@@ -560,7 +562,7 @@ impl Chroma {
     pub async fn load(&mut self, m: usize, ef_construction: usize) -> Result<()> {
         let created = post_json(
             &self.http,
-            &self.collection_url,
+            &self.collection_url(""),
             Bytes::from(serde_json::to_vec(&json!({
                 "name": "bench",
                 "configuration": {"hnsw": {"space": "cosine", "max_neighbors": m, "ef_construction": ef_construction}},
@@ -568,7 +570,6 @@ impl Chroma {
         )
         .await?;
         let id = created["id"].as_str().context("chroma: no collection id")?;
-        self.collection_url = format!("{}/{id}", self.collection_url);
         self.collection_path = format!("{}/{id}", self.collection_path);
         let n = self.data.base.len();
         for start in (0..n).step_by(1000) {
@@ -580,7 +581,7 @@ impl Chroma {
             });
             post_json(
                 &self.http,
-                &format!("{}/add", self.collection_url),
+                &self.collection_url("/add"),
                 Bytes::from(serde_json::to_vec(&body)?),
             )
             .await?;
@@ -592,7 +593,7 @@ impl Chroma {
         loop {
             let r = self
                 .http
-                .get(format!("{}/indexing_status", self.collection_url))
+                .get(self.collection_url("/indexing_status"))
                 .send()
                 .await?;
             if !r.status().is_success() {
@@ -612,7 +613,7 @@ impl Chroma {
     pub async fn set_ef(&self, ef: usize) -> Result<()> {
         let r = self
             .http
-            .put(&self.collection_url)
+            .put(self.collection_url(""))
             .json(&json!({"new_configuration": {"hnsw": {"ef_search": ef}}}))
             .send()
             .await?;
