@@ -30,9 +30,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Started {
 
 pub type ApiResult = Result<Response, ApiError>;
 
+/// The success envelope. A struct rather than `json!`, which would first
+/// copy `result` into a JSON tree (`serde_json::to_value`) and then write
+/// that copy: a typed envelope writes `result` once.
+#[derive(Serialize)]
+struct Envelope<T> {
+    result: T,
+    status: &'static str,
+    time: f64,
+}
+
 /// Wraps `result` in the success envelope.
 pub fn ok(started: &Started, result: impl Serialize) -> ApiResult {
-    let body = json!({"result": result, "status": "ok", "time": started.0.elapsed().as_secs_f64()});
+    let body = Envelope {
+        result,
+        status: "ok",
+        time: started.0.elapsed().as_secs_f64(),
+    };
     Ok(Json(body).into_response())
 }
 

@@ -7,7 +7,7 @@ use cairn_engine::{
     Record, ScalarQuantization, ScalarType, ScoredPoint,
 };
 use serde::de::{IgnoredAny, MapAccess};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::envelope::ApiError;
@@ -617,16 +617,28 @@ pub fn record_json(r: Record, payload: &PayloadSelector) -> Value {
     out
 }
 
-/// Qdrant's `ScoredPoint` (`version` is required by clients; Cairn reports 0).
-pub fn scored_json(p: ScoredPoint, payload: &PayloadSelector) -> Value {
-    let mut out = json!({"id": p.id, "version": 0, "score": p.score});
-    if let Some(pl) = payload.select(p.payload) {
-        out["payload"] = pl;
+/// Qdrant's `ScoredPoint` as it is answered (`version` is required by
+/// clients; Cairn reports 0). Typed, so an answer is written straight out
+/// rather than built as a JSON tree first.
+#[derive(Serialize)]
+pub struct ScoredPointOut {
+    id: PointId,
+    version: u64,
+    score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vector: Option<Vec<f32>>,
+}
+
+pub fn scored_point(p: ScoredPoint, payload: &PayloadSelector) -> ScoredPointOut {
+    ScoredPointOut {
+        id: p.id,
+        version: 0,
+        score: p.score,
+        payload: payload.select(p.payload),
+        vector: p.vector,
     }
-    if let Some(v) = p.vector {
-        out["vector"] = json!(v);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -25,12 +25,12 @@ use cairn_engine::{
 };
 use cairn_ingest::embed::{same_model, Embedder, ModelCache};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::envelope::ApiError;
 use super::models::{
-    dense_vector, read_search_map, scored_json, PayloadSelector, SearchCommon, SearchParams,
-    VectorInput,
+    dense_vector, read_search_map, scored_point, PayloadSelector, ScoredPointOut, SearchCommon,
+    SearchParams, VectorInput,
 };
 
 /// Model names that mean "BM25" in Qdrant's inference shape.
@@ -405,7 +405,7 @@ pub fn query_one(
     c: &Collection,
     models: &ModelCache,
     mut body: QueryBody,
-) -> Result<Value, ApiError> {
+) -> Result<QueryAnswer, ApiError> {
     let common = &mut body.common;
     let node = Node {
         prefetch: &body.prefetch,
@@ -420,7 +420,13 @@ pub fn query_one(
     let hits = run(c, models, node)?;
     let with_payload = std::mem::take(&mut body.common.with_payload);
     let points = attach(c, hits, &with_payload, body.common.with_vector);
-    Ok(json!({ "points": points }))
+    Ok(QueryAnswer { points })
+}
+
+/// Qdrant's answer to a query: `{"points": [...]}`.
+#[derive(serde::Serialize)]
+pub struct QueryAnswer {
+    points: Vec<ScoredPointOut>,
 }
 
 /// Sub-queries run without payloads; the final list gets what was asked.
@@ -429,7 +435,7 @@ fn attach(
     hits: Vec<ScoredPoint>,
     payload: &PayloadSelector,
     with_vector: bool,
-) -> Vec<Value> {
+) -> Vec<ScoredPointOut> {
     let ids: Vec<PointId> = hits.iter().map(|h| h.id).collect();
     let mut records: std::collections::HashMap<PointId, cairn_engine::Record> =
         if payload.wanted() || with_vector {
@@ -446,7 +452,7 @@ fn attach(
                 h.payload = r.payload;
                 h.vector = r.vector;
             }
-            scored_json(h, payload)
+            scored_point(h, payload)
         })
         .collect()
 }

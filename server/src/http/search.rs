@@ -5,15 +5,18 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use cairn_engine::Collection;
-use serde_json::Value;
 
 use super::envelope::{ok, ApiError, ApiResult, Body, Started};
-use super::models::{scored_json, Batch, SearchBody, SearchCommon};
+use super::models::{scored_point, Batch, ScoredPointOut, SearchBody, SearchCommon};
 use super::query::{query_one, QueryBody};
 use super::state::AppState;
 
 /// Runs one legacy search and renders Qdrant's scored points.
-fn run(c: &Collection, vector: Vec<f32>, mut common: SearchCommon) -> Result<Vec<Value>, ApiError> {
+fn run(
+    c: &Collection,
+    vector: Vec<f32>,
+    mut common: SearchCommon,
+) -> Result<Vec<ScoredPointOut>, ApiError> {
     let req = common.request(vector)?;
     let hits = c.search(&req)?;
     let ef = req
@@ -23,11 +26,11 @@ fn run(c: &Collection, vector: Vec<f32>, mut common: SearchCommon) -> Result<Vec
     super::metrics::observe_search(c.name(), ef, hits.len());
     Ok(hits
         .into_iter()
-        .map(|h| scored_json(h, &common.with_payload))
+        .map(|h| scored_point(h, &common.with_payload))
         .collect())
 }
 
-fn search_one(c: &Collection, body: SearchBody) -> Result<Vec<Value>, ApiError> {
+fn search_one(c: &Collection, body: SearchBody) -> Result<Vec<ScoredPointOut>, ApiError> {
     let vector = body.vector.into_dense("vector")?;
     run(c, vector, body.common)
 }
