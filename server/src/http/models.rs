@@ -692,4 +692,29 @@ mod tests {
         let not_a_map = serde_json::from_str::<SearchBody>("[1, 2]");
         assert!(not_a_map.is_err());
     }
+
+    #[test]
+    fn a_scored_point_renders_qdrants_shape_with_only_what_was_asked() {
+        let point = |payload: Option<Value>, vector: Option<Vec<f32>>| ScoredPoint {
+            id: PointId::Num(7),
+            score: 0.1,
+            payload: payload.and_then(|p| cairn_engine::Payload::from_json(p).ok()),
+            vector,
+        };
+        let bare = serde_json::to_string(&scored_point(point(None, None), &PayloadSelector::All));
+        // f32s are written in their shortest form, as Qdrant writes them.
+        assert_eq!(
+            bare.ok().as_deref(),
+            Some(r#"{"id":7,"version":0,"score":0.1}"#)
+        );
+        let full = point(Some(json!({"a": 1, "b": 2})), Some(vec![0.5, 0.25]));
+        let only_a = PayloadSelector::Include(vec!["a".into()]);
+        let out = serde_json::to_value(scored_point(full, &only_a)).ok();
+        assert_eq!(
+            out,
+            Some(
+                json!({"id": 7, "version": 0, "score": 0.1f32, "payload": {"a": 1}, "vector": [0.5, 0.25]})
+            )
+        );
+    }
 }
