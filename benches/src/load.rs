@@ -241,6 +241,12 @@ pub async fn closed_loop<T: Target>(target: Arc<T>, plan: Plan, clients: usize) 
 
 /// Requests sent at a fixed `rate` per second for the plan's duration, each
 /// on its own task; `connections` bounds the client connections they share.
+///
+/// The schedule is kept by a blocking thread with `std::thread::sleep`, not
+/// by `tokio::time::sleep_until`: tokio's timer wheel ticks in whole
+/// milliseconds and rounds every deadline up, so each request would leave up
+/// to a millisecond late, and since latency counts from the scheduled time
+/// that lateness, the generator's own, would be charged to the server.
 pub async fn open_loop<T: Target>(
     target: Arc<T>,
     plan: Plan,
@@ -251,18 +257,30 @@ pub async fn open_loop<T: Target>(
     let plan = Arc::new(plan);
     let (bar, ticker) = progress(&plan, &rec);
     let total = (rate * plan.duration.as_secs_f64()) as usize;
-    let started = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(total);
-    for i in 0..total {
-        let at = started + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(at).await;
-        let (t, p, r) = (target.clone(), plan.clone(), rec.clone());
-        tasks.push(tokio::spawn(async move {
-            r.request(&*t, &p, i % connections.max(1), i, at.into_std())
-                .await;
-        }));
-    }
-    for t in tasks {
+    let started = Instant::now();
+    let runtime = tokio::runtime::Handle::current();
+    let schedule = {
+        let rec = rec.clone();
+        let plan = plan.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut tasks = Vec::with_capacity(total);
+            for i in 0..total {
+                let at = started + Duration::from_secs_f64(i as f64 / rate);
+                if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let (t, p, r) = (target.clone(), plan.clone(), rec.clone());
+                tasks.push(runtime.spawn(async move {
+                    r.request(&*t, &p, i % connections.max(1), i, at).await;
+                }));
+            }
+            tasks
+        })
+    };
+    for t in schedule
+        .await
+        .expect("the open-loop schedule thread panicked")
+    {
         let _ = t.await;
     }
     let seconds = started.elapsed().as_secs_f64();

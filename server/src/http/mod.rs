@@ -28,6 +28,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
+use axum::serve::ListenerExt;
 use axum::Router;
 use cairn_engine::Engine;
 use tokio::net::TcpListener;
@@ -233,6 +234,13 @@ pub async fn serve(
     let app = router(state.clone(), &config);
     match (&config.tls_cert, &config.tls_key) {
         (None, None) => {
+            // Answers go out as soon as they are written, not held back by
+            // Nagle's algorithm (axum-server does the same on the TLS path).
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!("cannot set TCP_NODELAY on a connection: {e}");
+                }
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(stop)
                 .await?
